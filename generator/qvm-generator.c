@@ -1,0 +1,119 @@
+/* qvm-generator - turn /etc/qvm/NAME.ini files into qvm@NAME.service drop-ins (systemd.generator(7)) */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "log.h"
+#include "qvm-build.h"
+#include "strv.h"
+#include "unitgen.h"
+
+/* Are we running in the initrd, where there is nothing for us to do? */
+static int in_initrd(void)
+{
+	const char *root = getenv("QVM_GENERATOR_ROOT");
+	char path[4096];
+
+	snprintf(path, sizeof(path), "%s/etc/initrd-release", root ? root : "");
+	return access(path, F_OK) == 0;
+}
+
+/* Generate the units of one VM; a bad file is logged and skipped. */
+static void generate_one(const char *dest, const char *dir, const char *name, const struct unitgen_paths *paths)
+{
+	_cleanup_config_free_ struct vm_config *c = NULL;
+	_cleanup_diag_list_ struct diag_list diags = { 0 };
+	int r;
+
+	r = config_load(dir, name, &c, &diags);
+	for (size_t i = 0; i < diags.n; i++) {
+		_cleanup_free_ char *s = diag_format(&diags.items[i]);
+
+		log_warning("%s", s ? s : diags.items[i].message);
+	}
+	if (r < 0) {
+		log_error("%s/%s.ini: not generating VM %s: %s, ignoring", dir, name, name,
+			  r == -EINVAL ? "invalid configuration" : strerror(-r));
+		return;
+	}
+	r = unitgen_write_vm(dest, c, paths);
+	if (r < 0)
+		log_error_errno(r, "%s: failed to write units for VM %s: %s", c->path, name, strerror(-r));
+}
+
+/* Write units for every VM in the config dir into @dest. */
+static int run(const char *dest, const char *dest_early, const char *dest_late)
+{
+	_cleanup_strv_free_ char **names = NULL;
+	const char *dir = config_dir();
+	const struct unitgen_paths paths = {
+		.libexecdir = getenv("QVM_LIBEXECDIR") ? getenv("QVM_LIBEXECDIR") : QVM_LIBEXECDIR,
+		.unitdir = getenv("QVM_UNITDIR") ? getenv("QVM_UNITDIR") : QVM_UNITDIR,
+	};
+	int r;
+
+	(void)dest_early;
+	(void)dest_late;
+	if (in_initrd())
+		return 0;
+	r = config_list_names(dir, &names);
+	if (r == -ENOENT)
+		return 0;
+	if (r < 0)
+		return log_error_errno(r, "cannot read %s: %s", dir, strerror(-r));
+	STRV_FOREACH(name, names)
+		generate_one(dest, dir, *name, &paths);
+	return 0;
+}
+
+/* Print usage. */
+static void help(void)
+{
+	printf("Usage: qvm-generator NORMAL-DIR [EARLY-DIR LATE-DIR]\n"
+	       "\n"
+	       "systemd generator: turns every /etc/qvm/NAME.ini into a drop-in\n"
+	       "NORMAL-DIR/qvm@NAME.service.d/50-qvm.conf, and links VMs with\n"
+	       "autostart = yes into machines.target.wants/. Bad files are logged\n"
+	       "with path:line and skipped; the others are still generated.\n"
+	       "\n"
+	       "  -h, --help      show this help\n"
+	       "      --version   show the version\n"
+	       "\n"
+	       "Environment: QVM_CONFIG_DIR overrides /etc/qvm.\n"
+	       "See qvm-generator(8).\n");
+}
+
+int main(int argc, char *argv[])
+{
+	static const struct option options[] = {
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{}
+	};
+	int c;
+
+	while ((c = getopt_long(argc, argv, "h", options, NULL)) >= 0) {
+		switch (c) {
+		case 'h':
+			help();
+			return 0;
+		case 'V':
+			printf("qvm-generator %s\n", QVM_VERSION);
+			return 0;
+		default:
+			return 1;
+		}
+	}
+	if (argc - optind != 1 && argc - optind != 3) {
+		fprintf(stderr, "qvm-generator: expected 1 or 3 output directories, got %d\n", argc - optind);
+		return 1;
+	}
+	/* systemd runs generators with $SYSTEMD_SCOPE set; log to the kernel log then. */
+	log_setup("qvm-generator", getenv("SYSTEMD_SCOPE") != NULL);
+	return run(argv[optind], argc - optind == 3 ? argv[optind + 1] : NULL,
+		   argc - optind == 3 ? argv[optind + 2] : NULL) < 0 ? 1 : 0;
+}

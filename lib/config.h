@@ -1,0 +1,251 @@
+/* config.h - the one config model of a VM: /etc/qvm/NAME.ini plus its drop-ins */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "diag.h"
+
+#define QVM_NAME_MAX 64
+#define QVM_CONFIG_DIR "/etc/qvm"
+#define USEC_PER_SEC UINT64_C(1000000)
+
+enum accel { ACCEL_AUTO, ACCEL_KVM, ACCEL_TCG };
+enum firmware { FIRMWARE_AUTO, FIRMWARE_BIOS, FIRMWARE_UEFI };
+enum ready_mode { READY_STARTED, READY_SSH, READY_CLOUD_INIT };
+enum net_mode { NET_USER, NET_TAP, NET_NONE };
+enum disk_format { DISK_QCOW2, DISK_RAW };
+enum restart_policy { RESTART_NO, RESTART_ON_FAILURE, RESTART_ALWAYS };
+
+/* One [disk:NAME] section: an extra data disk. */
+struct disk_config {
+	char *name;
+	uint64_t size;   /* bytes; 0 = not given */
+	int format;      /* enum disk_format */
+	char *path;      /* existing or wanted location; NULL = in the state dir */
+	unsigned line;   /* line of the section header, for diagnostics */
+	char *file;      /* file that declared the section */
+};
+
+/*
+ * Everything one VM's INI says, with defaults applied. Field names follow the
+ * keys: key "shutdown-timeout" in [vm] is field vm_shutdown_timeout... except
+ * that [vm] fields carry no prefix. The key table in config.c is the only
+ * place that maps keys to fields.
+ */
+struct vm_config {
+	char *name;               /* file name without .ini */
+	char *path;               /* the main INI file */
+
+	/* [vm] */
+	char *description;
+	bool autostart;
+	char *arch;               /* qemu-system-<arch>; default: the host's */
+	char *machine;            /* NULL: default per arch */
+	int accel;                /* enum accel */
+	char *cpu;                /* NULL: host with kvm, max with tcg */
+	int64_t cpus;
+	uint64_t memory;          /* bytes */
+	int firmware;             /* enum firmware */
+	char **after;             /* VM names or unit names */
+	char **requires;
+	uint64_t start_timeout;   /* usec */
+	uint64_t shutdown_timeout;/* usec */
+	int ready;                /* enum ready_mode */
+	int restart;              /* enum restart_policy */
+
+	/* [image] */
+	char *image_source;       /* URL or local path of the base image */
+	char *image_checksum;     /* ALGO:HEX */
+	char *image_checksums;    /* URL of SHA256SUMS / SHA512SUMS */
+	uint64_t image_size;      /* the VM's own disk grows to this; 0 = base size */
+	char *image_disk;         /* an existing writable disk, used directly */
+
+	/* [disk:NAME] */
+	struct disk_config *disks;
+	size_t n_disks;
+
+	/* [cloud-init]; has_cloud_init says whether the section is present */
+	bool has_cloud_init;
+	char *ci_hostname;        /* default: the VM name */
+	char *ci_user;
+	char **ci_ssh_authorized_keys;
+	char **ci_ssh_authorized_keys_files;
+	char *ci_password_hash;
+	bool ci_sudo;
+	char **ci_packages;
+	char *ci_timezone;
+	char *ci_user_data;
+	char *ci_vendor_data;
+	char *ci_network_config;
+
+	/* [network] */
+	int net_mode;             /* enum net_mode */
+	int64_t net_ssh;          /* host port forwarded to guest 22; 0 = none */
+	char **net_forwards;      /* [proto:][host-addr:]host-port:guest-port */
+	char *net_listen;         /* default host address of forwards */
+	char *net_bridge;
+	char *net_address;        /* guest address/prefix, tap mode */
+	char *net_gateway;
+	char **net_dns;
+	char *net_mac;            /* NULL: derived from the name */
+
+	/* [boot] */
+	char *boot_kernel;
+	char *boot_initrd;
+	char *boot_append;
+	char *boot_cdrom;
+
+	/* [qemu] */
+	char **qemu_extra_args;
+	char *qemu_gdb;
+	char *qemu_icount;
+	char *qemu_readconfig;
+	char *qemu_binary;        /* override qemu-system-<arch> */
+};
+
+enum key_type {
+	KEY_STRING,
+	KEY_BOOL,
+	KEY_INT,
+	KEY_SIZE,
+	KEY_DURATION,
+	KEY_ENUM,
+	KEY_LIST,
+	KEY_PATH,
+};
+
+/* One row of the key table: everything qvm knows about one INI key. */
+struct key_def {
+	const char *section;      /* "vm", "image", "disk" for [disk:NAME], ... */
+	const char *name;
+	enum key_type type;
+	size_t offset;            /* into struct vm_config, or struct disk_config */
+	const char *def;          /* default, in INI syntax; NULL = none */
+	const char *const *choices;/* KEY_ENUM: accepted words, index = value */
+	int64_t min, max;         /* KEY_INT / KEY_SIZE bounds; 0,0 = unbounded */
+	char split;               /* KEY_LIST: ',' = commas or blanks separate items,
+				     ' ' = blanks only, 0 = one item per line */
+	const char *doc;          /* one line for qvm.ini(5) */
+};
+
+/**
+ * config_keys() - the key table
+ * @n: set to the number of rows
+ * Return: the table, in documentation order
+ */
+const struct key_def *config_keys(size_t *n);
+
+/**
+ * config_sections() - the known section names ("disk" stands for disk:NAME)
+ * Return: NULL-terminated list
+ */
+const char *const *config_sections(void);
+
+/**
+ * vm_name_valid() - is @name usable as a VM and systemd instance name?
+ * Return: true for [A-Za-z0-9][A-Za-z0-9_.-]*, at most QVM_NAME_MAX chars
+ */
+bool vm_name_valid(const char *name);
+
+/**
+ * config_load() - parse ROOT/NAME.ini and ROOT/NAME.ini.d/ (*.conf) into @ret
+ * @config_dir: directory holding the INI files (normally /etc/qvm)
+ * @name: VM name
+ * @ret: on success, a new config the caller frees with config_free()
+ * @diags: every problem found is appended here as path:line: message
+ *
+ * Return: 0 when the config is valid; -EINVAL when it has errors (all in
+ * @diags); -ENOENT when NAME.ini does not exist; other negative errno.
+ */
+int config_load(const char *config_dir, const char *name, struct vm_config **ret,
+		struct diag_list *diags);
+
+/**
+ * config_load_file() - like config_load(), for an INI file at any path
+ * @path: the file; the VM name is its base name without ".ini"
+ * Return: as config_load()
+ */
+int config_load_file(const char *path, struct vm_config **ret, struct diag_list *diags);
+
+/**
+ * config_list_names() - the VM names with a NAME.ini in @config_dir, sorted
+ * @ret: new string vector (possibly empty); names that are not valid VM
+ *       names are included, so that loading them reports the problem
+ * Return: 0, -ENOENT if the dir does not exist, or other negative errno
+ */
+int config_list_names(const char *config_dir, char ***ret);
+
+/**
+ * config_free() - free a config
+ * Return: NULL
+ */
+struct vm_config *config_free(struct vm_config *c);
+
+static inline void config_freep(struct vm_config **c)
+{
+	config_free(*c);
+}
+#define _cleanup_config_free_ __attribute__((cleanup(config_freep)))
+
+/**
+ * config_dir() - the config root, honouring $QVM_CONFIG_DIR (the test seam)
+ * Return: a static string
+ */
+const char *config_dir(void);
+
+/**
+ * config_enum_name() - the word for an enum value of key @section/@key
+ * Return: the word, or NULL
+ */
+const char *config_enum_name(const char *section, const char *key, int value);
+
+/**
+ * config_uses_image() - does this VM need qvm-image before it starts?
+ * Return: true with an [image] source/disk or any [disk:NAME]
+ */
+bool config_uses_image(const struct vm_config *c);
+
+/**
+ * config_ssh_endpoint() - where the host reaches the guest's sshd
+ * @c: config
+ * @host: filled with the address to connect to
+ * @port: set to the port
+ * Return: true when the VM has an ssh endpoint
+ */
+bool config_ssh_endpoint(const struct vm_config *c, char host[static 64], int *port);
+
+enum forward_proto { FORWARD_TCP, FORWARD_UDP };
+
+/* One parsed "forward =" entry, or the ssh forward. */
+struct forward {
+	int proto;                /* enum forward_proto */
+	char host_addr[64];       /* "" = the [network] listen address */
+	int host_port;
+	int guest_port;
+};
+
+/**
+ * forward_parse() - parse "[proto:][host-addr:]host-port:guest-port"
+ * IPv6 host addresses are written in brackets: "tcp:[::1]:8080:80".
+ * Return: 0, or -EINVAL
+ */
+int forward_parse(const char *s, struct forward *ret);
+
+/**
+ * config_forwards() - every host→guest forward of a VM, ssh first
+ * @c: config
+ * @ret: new array the caller frees; host_addr is filled in from listen
+ * @n: set to the number of entries
+ * Return: 0, -EINVAL for a malformed entry (config_load() rejects those), -ENOMEM
+ */
+int config_forwards(const struct vm_config *c, struct forward **ret, size_t *n);
+
+/**
+ * vm_unit_name() - the unit a name in after=/requires= refers to
+ * @name: a VM name, or a unit name ending in a unit suffix such as .service
+ * @buf: output
+ * Return: @buf: "qvm@NAME.service" for a VM, the unit name as given otherwise
+ */
+char *vm_unit_name(const char *name, char buf[static 256]);

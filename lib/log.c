@@ -1,0 +1,38 @@
+/* log.c - logging for the mains: stderr, or /dev/kmsg for the generator */
+#include "log.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char *log_ident = "qvm";
+static int kmsg_fd = -1;
+
+void log_setup(const char *ident, int use_kmsg)
+{
+	log_ident = ident;
+	if (use_kmsg && kmsg_fd < 0)
+		kmsg_fd = open("/dev/kmsg", O_WRONLY | O_NOCTTY | O_CLOEXEC);
+}
+
+int log_msg(int prio, int error, const char *fmt, ...)
+{
+	char msg[2048];
+	va_list ap;
+	int saved = errno;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (kmsg_fd >= 0)
+		dprintf(kmsg_fd, "<%d>%s[%d]: %s\n", prio, log_ident, (int)getpid(), msg);
+	else if (getenv("JOURNAL_STREAM"))
+		fprintf(stderr, "<%d>%s\n", prio, msg);
+	else
+		fprintf(stderr, "%s: %s\n", log_ident, msg);
+	errno = saved;
+	return error ? -error : 0;
+}

@@ -1,0 +1,233 @@
+/* unitgen.c - rendering a VM's systemd drop-in and writing generator output */
+#include "unitgen.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "credential.h"
+#include "macro.h"
+#include "strv.h"
+#include "values.h"
+
+/* Growing text buffer backed by open_memstream(). */
+struct text {
+	char *data;
+	size_t size;
+	FILE *f;
+};
+
+/* Escape @s for a unit file value: '%' specifiers doubled, no trailing backslash. */
+static void put_escaped(FILE *f, const char *s)
+{
+	size_t n = strlen(s);
+
+	while (n > 0 && s[n - 1] == '\\')
+		n--;
+	for (size_t i = 0; i < n; i++) {
+		if (s[i] == '%')
+			fputc('%', f);
+		fputc(s[i], f);
+	}
+}
+
+/* Write "After=" and "Requires=" lines for the [vm] ordering keys. */
+static void put_ordering(FILE *f, const struct vm_config *c)
+{
+	char unit[256];
+
+	STRV_FOREACH(s, c->requires) {
+		vm_unit_name(*s, unit);
+		fprintf(f, "Requires=%s\nAfter=%s\n", unit, unit);
+	}
+	STRV_FOREACH(s, c->after)
+		fprintf(f, "After=%s\n", vm_unit_name(*s, unit));
+}
+
+/* TimeoutStopSec=: the guest's shutdown-timeout plus time to quit, kill and clean up. */
+static uint64_t stop_timeout(const struct vm_config *c)
+{
+	const uint64_t margin = 15 * USEC_PER_SEC;
+
+	return c->shutdown_timeout > UINT64_MAX - margin ? UINT64_MAX : c->shutdown_timeout + margin;
+}
+
+/* LoadCredential= for files helpers must read but may not be allowed to. */
+static void put_credentials(FILE *f, const struct vm_config *c)
+{
+	const struct { const char *name; const char *path; } files[] = {
+		{ CRED_USER_DATA, c->ci_user_data },
+		{ CRED_VENDOR_DATA, c->ci_vendor_data },
+		{ CRED_NETWORK_CONFIG, c->ci_network_config },
+	};
+	size_t i = 0;
+
+	STRV_FOREACH(path, c->ci_ssh_authorized_keys_files) {
+		fprintf(f, "LoadCredential=" CRED_SSH_KEYS_FMT ":", i++);
+		put_escaped(f, *path);
+		fputc('\n', f);
+	}
+	for (i = 0; i < ELEMENTSOF(files); i++)
+		if (files[i].path) {
+			fprintf(f, "LoadCredential=%s:", files[i].name);
+			put_escaped(f, files[i].path);
+			fputc('\n', f);
+		}
+}
+
+/* ReadWritePaths= for disks outside the state dir (ProtectSystem=strict hides the rest). */
+static void put_writable_paths(FILE *f, const struct vm_config *c)
+{
+	if (c->image_disk) {
+		fputs("ReadWritePaths=", f);
+		put_escaped(f, c->image_disk);
+		fputc('\n', f);
+	}
+	for (size_t i = 0; i < c->n_disks; i++) {
+		const char *path = c->disks[i].path;
+		const char *slash = path ? strrchr(path, '/') : NULL;
+
+		if (!slash)
+			continue;
+		/* The disk may not exist yet: its directory must be writable, and may be missing. */
+		fprintf(f, "ReadWritePaths=-%.*s\n", slash == path ? 1 : (int)(slash - path), path);
+	}
+}
+
+int unitgen_dropin(const struct vm_config *c, const struct unitgen_paths *paths, char **ret)
+{
+	_cleanup_free_ char *data = NULL;
+	char span[32];
+	size_t size;
+	FILE *f = open_memstream(&data, &size);
+
+	if (!f)
+		return -ENOMEM;
+	fputs(GENERATOR_HEADER, f);
+	fprintf(f, "[Unit]\nSourcePath=");
+	put_escaped(f, c->path);
+	fprintf(f, "\nDescription=");
+	put_escaped(f, c->description);
+	fputc('\n', f);
+	put_ordering(f, c);
+
+	fprintf(f, "\n[Service]\n");
+	fprintf(f, "TimeoutStartSec=%s\n", format_duration(span, sizeof(span), c->start_timeout));
+	fprintf(f, "TimeoutStopSec=%s\n", format_duration(span, sizeof(span), stop_timeout(c)));
+	fprintf(f, "Restart=%s\n", config_enum_name("vm", "restart", c->restart));
+	if (c->net_mode == NET_TAP)
+		fprintf(f, "ExecStartPre=+%s/qvm-net up %%i\n", paths->libexecdir);
+	if (config_uses_image(c))
+		fprintf(f, "ExecStartPre=%s/qvm-image %%i\n", paths->libexecdir);
+	if (c->has_cloud_init)
+		fprintf(f, "ExecStartPre=%s/qvm-seed %%i\n", paths->libexecdir);
+	if (c->net_mode == NET_TAP)
+		fprintf(f, "ExecStopPost=+%s/qvm-net down %%i\n", paths->libexecdir);
+	put_credentials(f, c);
+	put_writable_paths(f, c);
+	if (fclose(f) != 0)
+		return -ENOMEM;
+	*ret = TAKE_PTR(data);
+	return 0;
+}
+
+/* mkdir -p for the parent directories of @path (not @path itself). */
+static int mkdir_parents(const char *path)
+{
+	_cleanup_free_ char *copy = strdup(path);
+
+	if (!copy)
+		return -ENOMEM;
+	for (char *p = strchr(copy + 1, '/'); p; p = strchr(p + 1, '/')) {
+		*p = '\0';
+		if (mkdir(copy, 0755) < 0 && errno != EEXIST)
+			return negative_errno();
+		*p = '/';
+	}
+	return 0;
+}
+
+int write_file_exclusive(const char *dir, const char *rel, const char *content)
+{
+	_cleanup_free_ char *path = NULL;
+	_cleanup_fclose_ FILE *f = NULL;
+	int fd, r;
+
+	if (asprintf(&path, "%s/%s", dir, rel) < 0)
+		return -ENOMEM;
+	r = mkdir_parents(path);
+	if (r < 0)
+		return r;
+	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0644);
+	if (fd < 0)
+		return negative_errno();
+	f = fdopen(fd, "w");
+	if (!f) {
+		r = negative_errno();
+		close(fd);
+		return r;
+	}
+	fputs(content, f);
+	if (fflush(f) != 0 || ferror(f))
+		return negative_errno();
+	r = fclose(TAKE_PTR(f));
+	return r == 0 ? 0 : negative_errno();
+}
+
+int symlink_in(const char *dir, const char *rel, const char *target)
+{
+	_cleanup_free_ char *path = NULL;
+	int r;
+
+	if (asprintf(&path, "%s/%s", dir, rel) < 0)
+		return -ENOMEM;
+	r = mkdir_parents(path);
+	if (r < 0)
+		return r;
+	if (symlink(target, path) < 0 && errno != EEXIST)
+		return negative_errno();
+	return 0;
+}
+
+/* Hang an autostart VM on machines.target and make sure that target is reached at boot. */
+static int write_autostart(const char *dest, const struct vm_config *c, const struct unitgen_paths *paths)
+{
+	_cleanup_free_ char *machines = NULL, *rel = NULL, *tmpl = NULL;
+	const char *wants = "machines.target.wants";
+	int r;
+
+	if (asprintf(&machines, "%s/machines.target", paths->unitdir) < 0 ||
+	    asprintf(&tmpl, "%s/qvm@.service", paths->unitdir) < 0)
+		return -ENOMEM;
+	if (access(machines, F_OK) == 0) {
+		/* machines.target is WantedBy=multi-user.target but may not be enabled. */
+		r = symlink_in(dest, "multi-user.target.wants/machines.target", machines);
+		if (r < 0)
+			return r;
+	} else {
+		wants = "multi-user.target.wants";
+	}
+	if (asprintf(&rel, "%s/qvm@%s.service", wants, c->name) < 0)
+		return -ENOMEM;
+	return symlink_in(dest, rel, tmpl);
+}
+
+int unitgen_write_vm(const char *dest, const struct vm_config *c, const struct unitgen_paths *paths)
+{
+	_cleanup_free_ char *text = NULL, *rel = NULL;
+	int r;
+
+	r = unitgen_dropin(c, paths, &text);
+	if (r < 0)
+		return r;
+	if (asprintf(&rel, "qvm@%s.service.d/50-qvm.conf", c->name) < 0)
+		return -ENOMEM;
+	r = write_file_exclusive(dest, rel, text);
+	if (r < 0)
+		return r;
+	return c->autostart ? write_autostart(dest, c, paths) : 0;
+}
