@@ -1,0 +1,60 @@
+/* paths.h - where a VM's files live: state, runtime and cache dirs, disks, sockets; tap and MAC names */
+#pragma once
+
+#include <stddef.h>
+
+#include "config.h"
+
+/*
+ * Under systemd the unit's StateDirectory=qvm/%i, RuntimeDirectory=qvm/%i and
+ * CacheDirectory=qvm arrive as $STATE_DIRECTORY, $RUNTIME_DIRECTORY and
+ * $CACHE_DIRECTORY. Run by hand (or by tests), $QVM_STATE_ROOT,
+ * $QVM_RUNTIME_ROOT and $QVM_CACHE_DIR re-root them; the defaults are
+ * /var/lib/qvm/NAME, /run/qvm/NAME and /var/cache/qvm.
+ */
+struct vm_paths {
+	char state_dir[4096];     /* per-VM persistent data: disks, seed, UEFI vars */
+	char runtime_dir[4096];   /* per-VM sockets */
+	char cache_dir[4096];     /* shared: images/ holds verified base images */
+	char disk[4096];          /* the VM's own disk: [image] disk, or state_dir/disk.qcow2 */
+	char seed[4096];          /* state_dir/seed.iso (NoCloud, label cidata) */
+	char efivars[4096];       /* state_dir/efivars.fd, the VM's copy of the UEFI vars */
+	char qmp_socket[4096];    /* runtime_dir/qmp.sock */
+	char console_socket[4096];/* runtime_dir/console.sock, mode 0660 group qvm */
+};
+
+/* Marker the seed makes the guest print on its console when cloud-init is done. */
+#define QVM_CLOUD_INIT_DONE_MARK "qvm-ready: cloud-init finished"
+
+/**
+ * vm_paths_get() - fill in every path of VM @c
+ * Return: 0, or -ENAMETOOLONG
+ */
+int vm_paths_get(const struct vm_config *c, struct vm_paths *ret);
+
+/**
+ * vm_disk_path() - where extra disk @d of VM @c lives
+ * Return: 0, or -ENAMETOOLONG
+ */
+int vm_disk_path(const struct vm_paths *p, const struct disk_config *d, char buf[static 4096]);
+
+/**
+ * vm_tap_name() - the tap device of VM @name: "qvm-NAME" when that fits in
+ * IFNAMSIZ-1 (15) characters, else "qvm-" + the first 6 characters + "-" + 4
+ * hex digits of a hash of the whole name.
+ * Return: @buf
+ */
+char *vm_tap_name(const char *name, char buf[static 16]);
+
+/**
+ * vm_mac() - the guest's MAC: [network] mac, else 52:54:00 + 3 bytes of a
+ * hash of the VM name (stable across restarts and hosts).
+ * Return: @buf
+ */
+char *vm_mac(const struct vm_config *c, char buf[static 18]);
+
+/**
+ * name_hash() - FNV-1a hash of @s, the one hash behind derived names
+ * Return: the 32-bit hash
+ */
+unsigned name_hash(const char *s);
