@@ -53,6 +53,7 @@ static int run(const char *dest, const char *dest_early, const char *dest_late)
 	const struct unitgen_paths paths = {
 		.libexecdir = getenv("QVM_LIBEXECDIR") ? getenv("QVM_LIBEXECDIR") : QVM_LIBEXECDIR,
 		.unitdir = getenv("QVM_UNITDIR") ? getenv("QVM_UNITDIR") : QVM_UNITDIR,
+		.root = getenv("QVM_GENERATOR_ROOT"),
 	};
 	int r;
 
@@ -83,7 +84,10 @@ static void help(void)
 	       "  -h, --help      show this help\n"
 	       "      --version   show the version\n"
 	       "\n"
-	       "Environment: QVM_CONFIG_DIR overrides /etc/qvm.\n"
+	       "Environment (test seams): QVM_CONFIG_DIR overrides /etc/qvm;\n"
+	       "QVM_GENERATOR_ROOT prefixes the paths the generator looks at\n"
+	       "(initrd-release, unit dir); QVM_LIBEXECDIR and QVM_UNITDIR\n"
+	       "override the paths written into units.\n"
 	       "See qvm-generator(8).\n");
 }
 

@@ -1245,10 +1245,8 @@ int config_load(const char *dir, const char *name, struct vm_config **ret, struc
 {
 	_cleanup_free_ char *path = NULL;
 
-	if (!vm_name_valid(name))
-		return diag_add(diags, name, 0,
-				"invalid VM name '%s': use letters, digits, '_', '.' and '-', starting with a letter or digit, at most %d characters",
-				name, QVM_NAME_MAX), -EINVAL;
+	if (strchr(name, '/') || !*name)
+		return diag_add(diags, name, 0, "invalid VM name '%s'", name), -EINVAL;
 	if (asprintf(&path, "%s/%s.ini", dir, name) < 0)
 		return -ENOMEM;
 	return config_load_file(path, ret, diags);

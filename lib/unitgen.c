@@ -135,16 +135,17 @@ int unitgen_dropin(const struct vm_config *c, const struct unitgen_paths *paths,
 	return 0;
 }
 
-/* mkdir -p for the parent directories of @path (not @path itself). */
-static int mkdir_parents(const char *path)
+/* Create the directories of @rel below @dir (never @dir itself or anything above it). */
+static int mkdir_parents(const char *dir, const char *rel)
 {
-	_cleanup_free_ char *copy = strdup(path);
+	_cleanup_free_ char *path = NULL;
+	size_t skip = strlen(dir) + 1;
 
-	if (!copy)
+	if (asprintf(&path, "%s/%s", dir, rel) < 0)
 		return -ENOMEM;
-	for (char *p = strchr(copy + 1, '/'); p; p = strchr(p + 1, '/')) {
+	for (char *p = strchr(path + skip, '/'); p; p = strchr(p + 1, '/')) {
 		*p = '\0';
-		if (mkdir(copy, 0755) < 0 && errno != EEXIST)
+		if (mkdir(path, 0755) < 0 && errno != EEXIST)
 			return negative_errno();
 		*p = '/';
 	}
@@ -159,7 +160,7 @@ int write_file_exclusive(const char *dir, const char *rel, const char *content)
 
 	if (asprintf(&path, "%s/%s", dir, rel) < 0)
 		return -ENOMEM;
-	r = mkdir_parents(path);
+	r = mkdir_parents(dir, rel);
 	if (r < 0)
 		return r;
 	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0644);
@@ -185,7 +186,7 @@ int symlink_in(const char *dir, const char *rel, const char *target)
 
 	if (asprintf(&path, "%s/%s", dir, rel) < 0)
 		return -ENOMEM;
-	r = mkdir_parents(path);
+	r = mkdir_parents(dir, rel);
 	if (r < 0)
 		return r;
 	if (symlink(target, path) < 0 && errno != EEXIST)
@@ -196,14 +197,15 @@ int symlink_in(const char *dir, const char *rel, const char *target)
 /* Hang an autostart VM on machines.target and make sure that target is reached at boot. */
 static int write_autostart(const char *dest, const struct vm_config *c, const struct unitgen_paths *paths)
 {
-	_cleanup_free_ char *machines = NULL, *rel = NULL, *tmpl = NULL;
+	_cleanup_free_ char *machines = NULL, *rel = NULL, *tmpl = NULL, *probe = NULL;
 	const char *wants = "machines.target.wants";
 	int r;
 
 	if (asprintf(&machines, "%s/machines.target", paths->unitdir) < 0 ||
+	    asprintf(&probe, "%s%s", strempty(paths->root), machines) < 0 ||
 	    asprintf(&tmpl, "%s/qvm@.service", paths->unitdir) < 0)
 		return -ENOMEM;
-	if (access(machines, F_OK) == 0) {
+	if (access(probe, F_OK) == 0) {
 		/* machines.target is WantedBy=multi-user.target but may not be enabled. */
 		r = symlink_in(dest, "multi-user.target.wants/machines.target", machines);
 		if (r < 0)

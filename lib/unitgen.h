@@ -9,6 +9,7 @@
 struct unitgen_paths {
 	const char *libexecdir;   /* where qvm-image, qvm-seed, qvm-net live */
 	const char *unitdir;      /* where qvm@.service and machines.target live */
+	const char *root;         /* prefix for looking at unitdir ("" normally; tests re-root) */
 };
 
 /**
