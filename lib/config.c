@@ -946,7 +946,7 @@ static bool hostname_valid(const char *s)
 static const char *const known_arches[] = { "x86_64", "i386", "aarch64", "arm", "riscv64", NULL };
 
 /* The host's architecture in QEMU's naming. */
-static const char *host_arch(void)
+static const char *host_arch_uncached(void)
 {
 	struct utsname u;
 
@@ -960,6 +960,16 @@ static const char *host_arch(void)
 		if (strcmp(u.machine, known_arches[i]) == 0)
 			return known_arches[i];
 	return "x86_64";
+}
+
+/* The host's architecture, asked once. */
+static const char *host_arch(void)
+{
+	static const char *cached;
+
+	if (!cached)
+		cached = host_arch_uncached();
+	return cached;
 }
 
 /* Check [vm] values the table cannot check alone. */
