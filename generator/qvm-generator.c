@@ -16,8 +16,11 @@
 static int in_initrd(void)
 {
 	const char *root = getenv("QVM_GENERATOR_ROOT");
+	const char *flag = getenv("SYSTEMD_IN_INITRD"); /* set by systemd >= 251 */
 	char path[4096];
 
+	if (flag && (strcmp(flag, "0") == 0 || strcmp(flag, "1") == 0))
+		return flag[0] == '1';
 	snprintf(path, sizeof(path), "%s/etc/initrd-release", root ? root : "");
 	return access(path, F_OK) == 0;
 }
