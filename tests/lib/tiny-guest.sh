@@ -119,7 +119,7 @@ ensure_tiny_guest() {
 	chmod 0755 "$cache" "$dir"
 	(
 		flock 9
-		[ -s "$dir/initrd.img" ] && [ -s "$dir/vmlinuz" ] || tiny_build "$dir" "$kver"
+		if [ ! -s "$dir/initrd.img" ] || [ ! -s "$dir/vmlinuz" ]; then tiny_build "$dir" "$kver"; fi
 	) 9>"$dir/.lock"
 	TINY_KERNEL=$dir/vmlinuz
 	TINY_INITRD=$dir/initrd.img
