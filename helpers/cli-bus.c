@@ -15,8 +15,11 @@ int bus_connect(sd_bus **ret)
 	sd_bus *bus = NULL;
 	int r;
 
-	/* As root, systemd's private socket works even without a D-Bus daemon (as systemctl does). */
-	if (geteuid() == 0 && access("/run/systemd/private", F_OK) == 0) {
+	/*
+	 * As root, systemd's private socket works even without a D-Bus daemon (as systemctl
+	 * does); an explicit $DBUS_SYSTEM_BUS_ADDRESS wins (tests use it to keep away from systemd).
+	 */
+	if (geteuid() == 0 && !getenv("DBUS_SYSTEM_BUS_ADDRESS") && access("/run/systemd/private", F_OK) == 0) {
 		r = sd_bus_new(&bus);
 		if (r < 0)
 			return r;

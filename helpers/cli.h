@@ -88,7 +88,7 @@ void json_string(FILE *f, const char *s);
 
 /**
  * bus_connect() - connect to the system's systemd: /run/systemd/private as
- * root, else the system bus
+ * root (unless $DBUS_SYSTEM_BUS_ADDRESS is set), else the system bus
  * @ret: the connection
  * Return: 0, or negative errno when there is no reachable systemd
  */
