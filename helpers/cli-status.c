@@ -50,8 +50,8 @@ static void print_unit(const char *name)
 		       sd_bus_error_is_set(&err) ? err.message : strerror(-r));
 	} else {
 		printf("     Unit: %s: %s (%s)", unit, u.active_state, u.sub_state);
-		if (strcmp(u.active_state, "failed") == 0)
-			printf(", result %s", u.result);
+		if (u.result && *u.result && strcmp(u.result, "success") != 0)
+			printf(", last result %s", u.result);
 		printf("\n");
 		if (u.status_text && *u.status_text)
 			printf("   Status: %s\n", u.status_text);

@@ -245,6 +245,42 @@ class ConsoleTest(QvmTest):
         self.assertIn(b"Ctrl-]", err)
         self.assertIn(b"Detached", err)
 
+    def test_terminal_restored(self):
+        """In raw mode on a terminal; the terminal is restored on detach and on SIGTERM."""
+        import pty
+        import termios
+        self.write("vm.ini", BOOT)
+        rundir = os.path.join(self.env["QVM_RUNTIME_ROOT"], "vm")
+        os.makedirs(rundir)
+        srv = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        srv.bind(os.path.join(rundir, "console.sock"))
+        srv.listen(2)
+        for how in ("escape", "sigterm"):
+            master, slave = pty.openpty()
+            before = termios.tcgetattr(slave)
+            p = subprocess.Popen([QVM, "console", "vm"], stdin=slave, stdout=slave, stderr=subprocess.PIPE,
+                                 env=self.env)
+            conn, _ = srv.accept()
+            conn.sendall(b"guest says hi")
+            seen = b""
+            while b"guest says hi" not in seen:
+                seen += os.read(master, 100)
+            during = termios.tcgetattr(slave)
+            self.assertEqual(during[3] & termios.ICANON, 0, "not raw while attached")
+            if how == "escape":
+                os.write(master, b"x\x1d")
+                self.assertEqual(conn.recv(10), b"x")
+            else:
+                p.terminate()
+            p.wait(timeout=10)
+            self.assertEqual(p.returncode, 0 if how == "escape" else 1, p.stderr.read())
+            self.assertEqual(termios.tcgetattr(slave), before, how)
+            p.stderr.close()
+            conn.close()
+            os.close(master)
+            os.close(slave)
+        srv.close()
+
     def test_not_running(self):
         self.write("vm.ini", BOOT)
         r = self.qvm("console", "vm")
