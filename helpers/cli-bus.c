@@ -84,6 +84,7 @@ bool unit_is_running(const struct unit_info *i)
 
 int bus_daemon_reload(sd_bus *bus, sd_bus_error *err)
 {
+	(void)sd_bus_set_allow_interactive_authorization(bus, true);
 	return sd_bus_call_method(bus, SD_DEST, SD_PATH, SD_MANAGER, "Reload", err, NULL, NULL);
 }
 
@@ -115,6 +116,8 @@ int bus_run_job(sd_bus *bus, const char *method, const char *unit, char **result
 	const char *job;
 	int r;
 
+	/* Let polkit ask a non-root user for a password, as systemctl does. */
+	(void)sd_bus_set_allow_interactive_authorization(bus, true);
 	/* Subscribe, so that systemd sends JobRemoved at all; the match is set before the call. */
 	r = sd_bus_match_signal(bus, &slot, SD_DEST, SD_PATH, SD_MANAGER, "JobRemoved", on_job_removed, &w);
 	if (r >= 0)

@@ -24,19 +24,110 @@ struct cli_command {
 	const char *summary;
 };
 
+/**
+ * cli_list() - qvm list [--json]: every configured VM with its unit state
+ * @argc: argument count, argv[0] being the subcommand
+ * @argv: arguments
+ * Return: exit status, QVM_EXIT_*
+ */
 int cli_list(int argc, char *argv[]);
+
+/**
+ * cli_status() - qvm status NAME: config summary, unit state, last console lines
+ * @argc: argument count, argv[0] being the subcommand
+ * @argv: arguments
+ * Return: exit status, QVM_EXIT_*
+ */
 int cli_status(int argc, char *argv[]);
+
+/**
+ * cli_start() - qvm start NAME: StartUnit, waited for
+ * @argc: argument count, argv[0] being the subcommand
+ * @argv: arguments
+ * Return: exit status, QVM_EXIT_*
+ */
 int cli_start(int argc, char *argv[]);
+
+/**
+ * cli_stop() - qvm stop NAME: StopUnit, waited for
+ * @argc: argument count, argv[0] being the subcommand
+ * @argv: arguments
+ * Return: exit status, QVM_EXIT_*
+ */
 int cli_stop(int argc, char *argv[]);
+
+/**
+ * cli_restart() - qvm restart NAME: RestartUnit, waited for
+ * @argc: argument count, argv[0] being the subcommand
+ * @argv: arguments
+ * Return: exit status, QVM_EXIT_*
+ */
 int cli_restart(int argc, char *argv[]);
+
+/**
+ * cli_console() - qvm console NAME: attach the terminal to the console socket
+ * @argc: argument count, argv[0] being the subcommand
+ * @argv: arguments
+ * Return: exit status, QVM_EXIT_*
+ */
 int cli_console(int argc, char *argv[]);
+
+/**
+ * cli_ssh() - qvm ssh NAME [-- CMD...]: exec ssh to the guest
+ * @argc: argument count, argv[0] being the subcommand
+ * @argv: arguments
+ * Return: exit status, QVM_EXIT_*
+ */
 int cli_ssh(int argc, char *argv[]);
+
+/**
+ * cli_logs() - qvm logs NAME [-f]: the guest console from the journal
+ * @argc: argument count, argv[0] being the subcommand
+ * @argv: arguments
+ * Return: exit status, QVM_EXIT_*
+ */
 int cli_logs(int argc, char *argv[]);
+
+/**
+ * cli_check() - qvm check [NAME|FILE...]: diagnostics, also across VMs
+ * @argc: argument count, argv[0] being the subcommand
+ * @argv: arguments
+ * Return: exit status, QVM_EXIT_*
+ */
 int cli_check(int argc, char *argv[]);
+
+/**
+ * cli_new() - qvm new NAME: write a working NAME.ini and daemon-reload
+ * @argc: argument count, argv[0] being the subcommand
+ * @argv: arguments
+ * Return: exit status, QVM_EXIT_*
+ */
 int cli_new(int argc, char *argv[]);
+
+/**
+ * cli_image() - qvm image list|refresh|prune: the base image cache
+ * @argc: argument count, argv[0] being the subcommand
+ * @argv: arguments
+ * Return: exit status, QVM_EXIT_*
+ */
 int cli_image(int argc, char *argv[]);
+
+/**
+ * cli_reset() - qvm reset NAME: discard the system disk overlay (qvm-image --reset)
+ * @argc: argument count, argv[0] being the subcommand
+ * @argv: arguments
+ * Return: exit status, QVM_EXIT_*
+ */
 int cli_reset(int argc, char *argv[]);
+
+/**
+ * cli_reseed() - qvm reseed NAME: a new cloud-init instance-id (qvm-seed --reseed)
+ * @argc: argument count, argv[0] being the subcommand
+ * @argv: arguments
+ * Return: exit status, QVM_EXIT_*
+ */
 int cli_reseed(int argc, char *argv[]);
+
 
 /**
  * cli_load_vm() - load VM @name from the config dir, printing its diagnostics
