@@ -2,6 +2,7 @@
 # test-cli.py - the qvm command without systemd: list --json shape, check, new, ssh argv, console, image cache, usage
 import json
 import os
+import shutil
 import socket
 import stat
 import struct
@@ -286,6 +287,52 @@ class ConsoleTest(QvmTest):
         r = self.qvm("console", "vm")
         self.assertEqual(r.returncode, 1)
         self.assertIn("console.sock", r.stderr)
+
+
+JOURNAL_REMOTE = "/lib/systemd/systemd-journal-remote"
+
+
+def write_journal(path, entries, start=1):
+    """Write (QVM_VM, MESSAGE) @entries as a journal file with systemd-journal-remote."""
+    now = int(time.time() * 1e6)
+    export = b"".join(b"__CURSOR=s=0;i=%d\n__REALTIME_TIMESTAMP=%d\n__MONOTONIC_TIMESTAMP=%d\n"
+                      b"_BOOT_ID=0123456789abcdef0123456789abcdef\nMESSAGE=%s\nQVM_VM=%s\n\n"
+                      % (start + i, now + i, start + i, msg.encode(), vm.encode())
+                      for i, (vm, msg) in enumerate(entries))
+    subprocess.run([JOURNAL_REMOTE, "--output=" + path, "--split-mode=none", "-"], input=export,
+                   check=True, capture_output=True)
+
+
+@unittest.skipUnless(os.access(JOURNAL_REMOTE, os.X_OK), "needs systemd-journal-remote")
+class LogsTest(QvmTest):
+    def setUp(self):
+        super().setUp()
+        self.journal = os.path.join(self.root, "journal")
+        os.mkdir(self.journal)
+        self.env["QVM_JOURNAL_DIR"] = self.journal
+        write_journal(os.path.join(self.journal, "a.journal"),
+                      [("web", "boot line 1"), ("db", "not web"), ("web", "boot line 2"), ("web", "login: ")])
+
+    def test_logs(self):
+        r = self.qvm("logs", "web")
+        self.assertEqual((r.returncode, r.stdout), (0, "boot line 1\nboot line 2\nlogin: \n"), r.stderr)
+        self.assertEqual(self.qvm("logs", "-n", "2", "web").stdout, "boot line 2\nlogin: \n")
+        self.assertEqual(self.qvm("logs", "nothing").stdout, "")
+
+    def test_status_shows_last_lines(self):
+        self.write("web.ini", BOOT)
+        r = self.qvm("status", "-n", "1", "web")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertTrue(r.stdout.endswith("(last 1 lines, qvm logs web for all):\nlogin: \n"), r.stdout)
+
+    def test_follow(self):
+        p = subprocess.Popen([QVM, "logs", "-f", "-n", "1", "web"], stdout=subprocess.PIPE, env=self.env)
+        self.assertEqual(p.stdout.readline(), b"login: \n")
+        write_journal(os.path.join(self.journal, "b.journal"), [("db", "x"), ("web", "live line")], start=10)
+        self.assertEqual(p.stdout.readline(), b"live line\n")
+        p.terminate()
+        p.wait(timeout=10)
+        p.stdout.close()
 
 
 def qcow2_with_backing(path, backing):
