@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "cli.h"
 #include "crosscheck.h"
@@ -32,11 +33,21 @@ static void check_free(struct check *k)
 	strv_free(k->dirs);
 }
 
+/* Are @a and @b the same file (whatever the spelling of their paths)? */
+static bool same_file(const char *a, const char *b)
+{
+	struct stat sa, sb;
+
+	if (strcmp(a, b) == 0)
+		return true;
+	return stat(a, &sa) == 0 && stat(b, &sb) == 0 && sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
+}
+
 /* Is the VM at @path already loaded? If so, mark it reported when @report. */
 static bool check_has(struct check *k, const char *path, bool report)
 {
 	for (size_t i = 0; i < k->n; i++)
-		if (strcmp(k->configs[i]->path, path) == 0) {
+		if (same_file(k->configs[i]->path, path)) {
 			k->report[i] = k->report[i] || report;
 			return true;
 		}

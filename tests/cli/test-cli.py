@@ -13,7 +13,7 @@ import threading
 import time
 import unittest
 
-QVM = os.path.join(os.environ.get("QVM_BUILD_ROOT", "build"), "helpers", "qvm")
+QVM = os.path.abspath(os.path.join(os.environ.get("QVM_BUILD_ROOT", "build"), "helpers", "qvm"))
 BOOT = "[boot]\nkernel = /boot/vmlinuz\n"
 
 
@@ -137,6 +137,12 @@ class CheckTest(QvmTest):
         self.assertIn("is also forwarded by VM", r.stdout)
         self.assertNotIn("there is no VM", r.stdout)
         self.assertNotIn("nonsense", r.stdout)
+        self.assertIn("1 VM checked: 1 error", r.stdout)
+        # The same file under three spellings is one VM, not three clashing ones.
+        r = subprocess.run([QVM, "check", "two.ini", "./two.ini", os.path.join(repo, "two.ini")], cwd=repo,
+                           capture_output=True, text=True, env=self.env)
+        self.assertEqual(r.returncode, 1, r.stdout)
+        self.assertEqual(r.stdout.count("is also forwarded by VM"), 1, r.stdout)
         self.assertIn("1 VM checked: 1 error", r.stdout)
         r = self.qvm("check", os.path.join(repo, "missing.ini"))
         self.assertEqual(r.returncode, 2)
