@@ -55,6 +55,24 @@ static bool needs_quotes(const char *s)
 	return false;
 }
 
+/* Is @s well-formed UTF-8 (what libyaml accepts in a scalar)? */
+static bool utf8_valid(const char *s)
+{
+	const unsigned char *p = (const unsigned char *)s;
+
+	while (*p) {
+		size_t n = *p < 0x80 ? 0 : (*p & 0xe0) == 0xc0 ? 1 : (*p & 0xf0) == 0xe0 ? 2 : (*p & 0xf8) == 0xf0 ? 3 : 9;
+
+		if (n == 9 || (n == 1 && *p < 0xc2))
+			return false;
+		p++;
+		for (; n > 0; n--, p++)
+			if ((*p & 0xc0) != 0x80)
+				return false;
+	}
+	return true;
+}
+
 /* Emit a string scalar; libyaml picks plain, quoted or escaped style, we forbid plain where it would change type. */
 static void scalar(struct doc *d, const char *s)
 {
@@ -63,6 +81,8 @@ static void scalar(struct doc *d, const char *s)
 
 	ok = yaml_scalar_event_initialize(&ev, NULL, NULL, (yaml_char_t *)s, (int)strlen(s),
 					  !needs_quotes(s), 1, YAML_ANY_SCALAR_STYLE);
+	if (!ok && d->r >= 0 && !utf8_valid(s))
+		d->r = -EINVAL;             /* libyaml refuses it; not an allocation failure */
 	emit(d, &ev, ok);
 }
 
