@@ -112,6 +112,9 @@ static int write_image(IsoImage *image, int fd)
 		return iso_errno(r);
 	iso_write_opts_set_rockridge(opts, 1);
 	iso_write_opts_set_joliet(opts, 1);
+	/* Joliet names exactly as given: no ";1" version, no forced "." (as genisoimage writes them). */
+	iso_write_opts_set_omit_version_numbers(opts, 2);
+	iso_write_opts_set_no_force_dots(opts, 2);
 	/* Keep the volume id as given ("cidata", as cloud-localds writes it), not upper-cased. */
 	iso_write_opts_set_relaxed_vol_atts(opts, 1);
 	iso_write_opts_set_fifo_size(opts, 32);           /* 64 KiB ring buffer is plenty */
