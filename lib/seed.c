@@ -3,7 +3,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -279,50 +278,48 @@ int seed_generation(const char *state_dir, bool bump, unsigned *ret)
 	return 0;
 }
 
-/* Hex SHA-256 over every document, each with its name and length so that no two seeds collide by framing. */
-static int docs_hash(const struct seed_docs *d, char hex[static 65])
+/*
+ * Every document, each framed by its name and length, as one string: what
+ * seed.iso was made from. It is kept beside the ISO and compared byte for
+ * byte; the documents are a few KiB, and an exact copy needs no hash (linking
+ * libcrypto alone would double qvm-seed's run time, see bench/bench-seed.py).
+ */
+static char *docs_serialize(const struct seed_docs *d)
 {
 	const struct { const char *name; const char *text; } parts[] = {
 		{ "meta-data", d->meta_data }, { "user-data", d->user_data },
 		{ "vendor-data", d->vendor_data }, { "network-config", d->network_config },
 	};
-	unsigned char md[EVP_MAX_MD_SIZE];
-	unsigned len = 0;
-	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
-	int ok;
+	char *data = NULL;
+	size_t size = 0;
+	FILE *f = open_memstream(&data, &size);
 
-	if (!ctx)
-		return -ENOMEM;
-	ok = EVP_DigestInit_ex(ctx, EVP_sha256(), NULL);
+	if (!f)
+		return NULL;
 	for (size_t i = 0; i < ELEMENTSOF(parts); i++) {
-		char frame[96];
-
-		snprintf(frame, sizeof(frame), "%s %zd\n", parts[i].name,
-			 parts[i].text ? (ssize_t)strlen(parts[i].text) : (ssize_t)-1);
-		ok = ok && EVP_DigestUpdate(ctx, frame, strlen(frame));
 		if (parts[i].text)
-			ok = ok && EVP_DigestUpdate(ctx, parts[i].text, strlen(parts[i].text));
+			fprintf(f, "%s %zu\n%s\n", parts[i].name, strlen(parts[i].text), parts[i].text);
+		else
+			fprintf(f, "%s -\n", parts[i].name);
 	}
-	ok = ok && EVP_DigestFinal_ex(ctx, md, &len);
-	EVP_MD_CTX_free(ctx);
-	if (!ok)
-		return -EIO;
-	for (unsigned i = 0; i < len && i < 32; i++)
-		snprintf(hex + 2 * i, 3, "%02x", md[i]);
-	return 0;
+	if (fclose(f) != 0) {
+		free(data);
+		return NULL;
+	}
+	return data;
 }
 
-/* Does @iso_path exist with the stamp @hash beside it? */
-static bool up_to_date(const char *iso_path, const char *stamp_path, const char *hash)
+/* Does @iso_path exist with the record @inputs beside it? */
+static bool up_to_date(const char *iso_path, const char *record_path, const char *inputs)
 {
 	_cleanup_free_ char *old = NULL;
 	struct stat st;
 
 	if (stat(iso_path, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size == 0)
 		return false;
-	if (read_fd(open(stamp_path, O_RDONLY | O_CLOEXEC), &old) < 0)
+	if (read_fd(open(record_path, O_RDONLY | O_CLOEXEC), &old) < 0)
 		return false;
-	return strncmp(old, hash, 64) == 0 && (old[64] == '\n' || old[64] == '\0');
+	return strcmp(old, inputs) == 0;
 }
 
 int seed_write(const char *iso_path, const struct seed_docs *d)
@@ -330,17 +327,14 @@ int seed_write(const char *iso_path, const struct seed_docs *d)
 	const char *names[] = { "meta-data", "user-data", "vendor-data", "network-config" };
 	const char *texts[] = { d->meta_data, d->user_data, d->vendor_data, d->network_config };
 	struct iso_entry files[4];
-	_cleanup_free_ char *stamp_path = NULL;
-	char hash[65], stamp[67], tmp[4200];
+	_cleanup_free_ char *record_path = NULL, *inputs = docs_serialize(d);
+	char tmp[4200];
 	size_t n = 0;
 	int fd, r;
 
-	r = docs_hash(d, hash);
-	if (r < 0)
-		return r;
-	if (asprintf(&stamp_path, "%s.sha256", iso_path) < 0)
+	if (!inputs || asprintf(&record_path, "%s.inputs", iso_path) < 0)
 		return -ENOMEM;
-	if (up_to_date(iso_path, stamp_path, hash))
+	if (up_to_date(iso_path, record_path, inputs))
 		return 0;
 	for (size_t i = 0; i < ELEMENTSOF(names); i++)
 		if (texts[i])
@@ -351,8 +345,7 @@ int seed_write(const char *iso_path, const struct seed_docs *d)
 	r = commit_temp(fd, tmp, iso_path, iso_volume_write(fd, SEED_LABEL, files, n));
 	if (r < 0)
 		return r;
-	snprintf(stamp, sizeof(stamp), "%s\n", hash);
-	r = write_text_atomic(stamp_path, stamp);
+	r = write_text_atomic(record_path, inputs);
 	return r < 0 ? r : 1;
 }
 

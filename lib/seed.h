@@ -52,8 +52,9 @@ int seed_generation(const char *state_dir, bool bump, unsigned *ret);
  * @d: the documents
  *
  * The image is written to a temporary file in the same directory, mode 0600,
- * and renamed over @iso_path. A SHA-256 of the documents is kept in
- * @iso_path.sha256; when it matches and @iso_path exists, nothing is written.
+ * and renamed over @iso_path. A copy of the documents is kept in
+ * @iso_path.inputs (also 0600); when it matches and @iso_path exists,
+ * nothing is written.
  * Return: 1 when the image was (re)written, 0 when it was up to date, or negative errno
  */
 int seed_write(const char *iso_path, const struct seed_docs *d);
