@@ -73,7 +73,7 @@ static bool utf8_valid(const char *s)
 	return true;
 }
 
-/* Emit a string scalar; libyaml picks plain, quoted or escaped style, we forbid plain where it would change type. */
+/* Emit a string scalar: libyaml picks the style, but never plain where a reader would change its type. */
 static void scalar(struct doc *d, const char *s)
 {
 	yaml_event_t ev;

@@ -18,7 +18,7 @@
 #define SEED_LABEL "cidata"
 #define SEED_FILE_MAX (16u << 20)    /* refuse to put more than 16 MiB of one file into a seed */
 
-/* Read all of @fd (closed afterwards; -1 = open() failed) into a NUL-terminated string; NUL bytes are refused. */
+/* Read all of @fd (closed afterwards; -1: open() failed) into a C string; NUL bytes are refused. */
 static int read_fd(int fd, char **ret)
 {
 	_cleanup_close_ int cfd = fd;
