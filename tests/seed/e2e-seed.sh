@@ -1,6 +1,6 @@
 #!/bin/bash
 # e2e-seed.sh - a real Debian cloud-init guest booted (TCG) with qvm-seed's seed: user, key, sudo,
-# hostname, static network-config by MAC, and the readiness mark on the serial console.
+# hostname, static network-config by MAC, vendor-data, and the readiness mark on the serial console.
 #
 # Usage (meson sets QVM_SOURCE_ROOT and QVM_BUILD_ROOT): e2e-seed.sh PATH-TO-qvm-seed
 set -euo pipefail
@@ -43,7 +43,10 @@ guest_init "$work"
 # The INI: user dev with the key pair guest_init made (through the keys file), a time zone,
 # and a static address on QEMU's user network (10.0.2.15/24 via 10.0.2.2) for the NIC with
 # QEMU's default MAC, which is the one guest_start's NIC gets.
+# An admin's vendor-data file too: qvm-seed wraps it with its readiness part in a MIME
+# multipart document, so both must take effect.
 mkdir "$work/etc"
+printf '#cloud-config\nbootcmd:\n  - [ touch, /run/qvm-e2e-vendor-data ]\n' >"$work/vendor-data"
 cat >"$work/etc/e2e.ini" <<EOF
 [vm]
 accel = tcg
@@ -54,6 +57,7 @@ hostname = seeded-guest
 user = dev
 ssh-authorized-keys-file = $work/id_ed25519.pub
 timezone = Europe/Berlin
+vendor-data = $work/vendor-data
 [network]
 mode = tap
 bridge = qvmbr0
@@ -77,6 +81,7 @@ echo "# console: $(grep -F "$mark" "$GUEST_DIR/console.log" | head -n1 | tr -d '
 guest_ssh "cloud-init status --long" || true
 check "cloud-init finished" guest_ssh "test -e /var/lib/cloud/instance/boot-finished"
 check "cloud-init's schema accepts our user-data" guest_ssh "sudo -n cloud-init schema --system"
+check "the admin's vendor-data ran too" guest_ssh "test -e /run/qvm-e2e-vendor-data"
 check "user dev exists with bash" test "$(guest_ssh 'getent passwd dev | cut -d: -f7')" = /bin/bash
 check "passwordless sudo" guest_ssh "sudo -n true"
 check "password locked" test "$(guest_ssh 'sudo -n passwd -S dev | cut -d" " -f2')" = L
