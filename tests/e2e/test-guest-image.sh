@@ -54,7 +54,8 @@ cmdline=$(guest_ssh cat /proc/cmdline </dev/null)
 [[ $cmdline == *console=ttyS0* ]] || fail "no serial console on the kernel command line"
 root_bytes=$(guest_ssh df -B1 --output=size / </dev/null | tail -n1 | tr -d ' ')
 [ "$root_bytes" -gt $((2560 * 1024 * 1024)) ] || fail "root fs not grown to the 3G disk ($root_bytes)"
-guest_ssh sudo -n true </dev/null || fail "dev has no passwordless sudo"
+sudo_out=$(guest_ssh sudo -n true </dev/null 2>&1) || fail "dev has no passwordless sudo: $sudo_out"
+[ -z "$sudo_out" ] || fail "sudo complains (is /etc/hosts managed?): $sudo_out"
 grep -q 'Debian GNU/Linux 12' "$work/console.log" || fail "no guest output on the serial console"
 
 guest_powerdown 180 || fail "QEMU did not exit cleanly after system_powerdown"
