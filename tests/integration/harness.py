@@ -325,6 +325,26 @@ class Container:
             f.write(text)
         os.chmod(p, mode)
 
+    def tiny_guest(self):
+        """Build (cached) tests/lib/tiny-guest.sh's guest and copy it into the container.
+
+        Return: (kernel, initrd) as paths inside the container, readable by the qvm user.
+        """
+        script = os.path.join(source_root(), "tests", "lib", "tiny-guest.sh")
+        env = dict(os.environ, QVM_BUILD_ROOT=self.build)
+        r = subprocess.run([script], capture_output=True, text=True, env=env)
+        if r.returncode != 0:
+            raise HarnessError(f"tiny-guest.sh failed:\n{r.stderr}")
+        kernel, initrd = r.stdout.split()[-2:]
+        inner = []
+        for src, name in ((kernel, "vmlinuz"), (initrd, "initrd.img")):
+            dest = "/srv/qvm-test/tiny-" + name
+            os.makedirs(os.path.dirname(self.path(dest)), exist_ok=True)
+            shutil.copyfile(src, self.path(dest))
+            os.chmod(self.path(dest), 0o644)
+            inner.append(dest)
+        return tuple(inner)
+
     def remove(self, inner):
         """Remove a file inside the container."""
         os.unlink(self.path(inner))
