@@ -345,6 +345,39 @@ class Container:
             inner.append(dest)
         return tuple(inner)
 
+    def guest_image(self):
+        """Build (cached) the Debian cloud-init guest of tests/lib/guest-image.sh.
+
+        Return: the image's path; the overlay shows the host's file at the same path
+        inside the container (build it before boot()).
+        """
+        script = os.path.join(source_root(), "tests", "lib", "guest-image.sh")
+        if not os.path.exists(script):
+            raise HarnessError("tests/lib/guest-image.sh is not in this tree")
+        env = dict(os.environ, QVM_BUILD_ROOT=self.build)
+        log("building or finding the Debian guest image (tests/lib/guest-image.sh)")
+        r = subprocess.run([script], capture_output=True, text=True, env=env, timeout=1800)
+        if r.returncode != 0 or not r.stdout.split():
+            raise HarnessError(f"guest-image.sh failed ({r.returncode}):\n{r.stderr[-4000:]}")
+        return r.stdout.split()[-1]
+
+    def ssh_keygen(self, path="/root/.ssh/id_qvm_test"):
+        """Make an ed25519 key pair inside the container.
+
+        Return: (private key path, public key text).
+        """
+        self.run(["mkdir", "-p", "-m", "0700", os.path.dirname(path)])
+        self.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "qvm-integration", "-f", path])
+        with open(self.path(path + ".pub")) as f:
+            return path, f.read().strip()
+
+    def ssh(self, key, port, command, user="dev", check=True, timeout=60):
+        """Run @command in the guest over ssh from inside the container."""
+        return self.run(["ssh", "-i", key, "-p", str(port), "-o", "BatchMode=yes",
+                         "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null",
+                         "-o", "ConnectTimeout=5", "-o", "LogLevel=ERROR", f"{user}@127.0.0.1",
+                         command], check=check, timeout=timeout)
+
     def remove(self, inner):
         """Remove a file inside the container."""
         os.unlink(self.path(inner))

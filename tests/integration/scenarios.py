@@ -310,6 +310,81 @@ def scenario_qemu_crash(c):
     expect(left.strip() == "", "no socket or tap device is left behind", left)
 
 
+# ---- the full Debian cloud-init guest (tests/lib/guest-image.sh) ----
+
+DEB_PORT = 2222
+
+
+def deb_vm(image, pubkey):
+    """INI text for the Debian guest: cloud-init user with our key, ready = ssh."""
+    return f"""[vm]
+description = Debian cloud-init guest
+accel = tcg
+cpus = 2
+memory = 1G
+ready = ssh
+start-timeout = 10min
+shutdown-timeout = 2min
+[image]
+source = {image}
+size = 4G
+[cloud-init]
+hostname = deb
+user = dev
+ssh-authorized-key = {pubkey}
+[network]
+ssh = {DEB_PORT}
+"""
+
+
+def scenario_full_guest(c):
+    """d + e: systemctl start returns when ssh works; data survives a graceful stop/start;
+    and the container's poweroff stops the running guest gracefully (one booted guest for all)."""
+    image = c.guest_image()
+    c.boot()
+    key, pubkey = c.ssh_keygen()
+    c.write("/etc/qvm/deb.ini", deb_vm(image, pubkey))
+    c.systemctl("daemon-reload")
+
+    # d. Full guest.
+    t0 = time.monotonic()
+    c.systemctl("start", "qvm@deb.service", timeout=900)
+    log(f"systemctl start qvm@deb returned after {time.monotonic() - t0:.1f}s")
+    r = c.ssh(key, DEB_PORT, "true", check=False)
+    expect(r.returncode == 0, "right after systemctl start returns, ssh dev@127.0.0.1 true works",
+           r.stderr)
+    expect(c.ssh(key, DEB_PORT, "hostname").stdout.strip() == "deb", "cloud-init set the hostname")
+    text = unit_log(c, "deb")
+    expect("Linux version" in text, "journalctl -u qvm@deb shows the guest kernel booting")
+    expect(re.search(r"cloud-init\[\d+\]|Cloud-init v\.", text) is not None,
+           "journalctl -u qvm@deb shows cloud-init's console lines")
+    status = c.unit_property("qvm@deb.service", "StatusText")
+    expect(status != "", f"systemctl status shows a STATUS: {status!r}")
+    shown = c.systemctl("status", "qvm@deb.service", check=False).stdout
+    expect(f"Status: \"{status}\"" in shown, "systemctl status prints it", shown)
+
+    # e. Data survives a graceful stop and a start.
+    c.ssh(key, DEB_PORT, "echo qvm-data-$((6*7)) > ~/marker && sync")
+    since = c.run(["date", "+%Y-%m-%d %H:%M:%S"]).stdout.strip()
+    t0 = time.monotonic()
+    c.systemctl("stop", "qvm@deb.service", timeout=300)
+    log(f"systemctl stop qvm@deb took {time.monotonic() - t0:.1f}s")
+    text = unit_log(c, "deb", "--since", since)
+    expect("reboot: Power down" in text, "the guest's own shutdown is in the journal (reboot: Power down)",
+           text[-3000:])
+    expect(c.unit_property("qvm@deb.service", "Result") == "success",
+           "the stop was clean (Result=success: no timeout, no kill)")
+    c.systemctl("start", "qvm@deb.service", timeout=900)
+    expect(c.ssh(key, DEB_PORT, "cat ~/marker").stdout.strip() == "qvm-data-42",
+           "the file written before the stop is still there after the start")
+
+    # g, with the real guest: the container's poweroff shuts it down through ACPI.
+    took = c.poweroff(timeout=300)
+    log(f"container powered off in {took:.1f}s")
+    boots = c.host_journal("-u", "qvm@deb.service", "-o", "cat").count("reboot: Power down")
+    expect(boots == 2, "poweroff of the host shut the guest down gracefully as well")
+
+
 # name -> (function, Container() arguments)
 SCENARIOS = {
     "generator-reload": (scenario_generator_reload, {}),
@@ -318,6 +393,7 @@ SCENARIOS = {
     "ordering": (scenario_ordering, {}),
     "poweroff": (scenario_poweroff, {}),
     "qemu-crash": (scenario_qemu_crash, {}),
+    "full-guest": (scenario_full_guest, {"grace": 300}),
 }
 
 
