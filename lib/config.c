@@ -986,7 +986,7 @@ static void validate_vm(struct parse_state *st)
 			char unit[256];
 
 			vm_unit_name(*s, unit);
-			if (strncmp(unit, "qvm@", 4) == 0 && !vm_name_valid(*s))
+			if (strcmp(unit, *s) != 0 && !vm_name_valid(*s))  /* a bare name must be a VM */
 				PROBLEM_AT(st, where(st, "vm", i ? "requires" : "after"),
 					   "'%s' is neither a VM name nor a unit name", *s);
 			else if (strcmp(*s, c->name) == 0)
