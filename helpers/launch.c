@@ -348,6 +348,8 @@ static int on_qemu_exit(sd_event_source *s, const siginfo_t *si, void *userdata)
 	while (l->console_source && console_drain_once(l) > 0)
 		;
 	console_filter_flush(&l->filter);
+	for (int i = 0; l->qmp_source && i < 64 && qmp_process(l->qmp) == 0; i++)
+		; /* the last events (SHUTDOWN) before QEMU's exit; ends at EOF */
 	report_drops(l);
 	if (l->failed) {
 		log_error("QEMU stopped (%s %d)", si->si_code == CLD_EXITED ? "exit status" : "signal", si->si_status);
