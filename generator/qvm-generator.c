@@ -57,6 +57,7 @@ static int run(const char *dest, const char *dest_early, const char *dest_late)
 		.libexecdir = getenv("QVM_LIBEXECDIR") ? getenv("QVM_LIBEXECDIR") : QVM_LIBEXECDIR,
 		.unitdir = getenv("QVM_UNITDIR") ? getenv("QVM_UNITDIR") : QVM_UNITDIR,
 		.root = getenv("QVM_GENERATOR_ROOT"),
+		.socket_proxyd = getenv("QVM_SOCKET_PROXYD") ? getenv("QVM_SOCKET_PROXYD") : QVM_SOCKET_PROXYD,
 	};
 	int r;
 
