@@ -99,7 +99,7 @@ static json_object *next_message(struct qmp *q)
 	char *nl;
 	json_object *msg;
 
-	while ((nl = memchr(q->buf, '\n', q->len))) {
+	while (q->len > 0 && (nl = memchr(q->buf, '\n', q->len))) {
 		size_t line = (size_t)(nl - q->buf) + 1;
 
 		*nl = '\0';
