@@ -171,9 +171,9 @@ static void test_event_after_reply_same_read(void **state)
 	pthread_t t;
 	struct qmp *q = start(&p, script, &t);
 
-	pthread_join(t, NULL);
 	assert_int_equal(qmp_command(q, "system_powerdown", NULL, 5 * SEC, NULL, NULL, 0), 0);
 	assert_string_equal(events_seen, "SHUTDOWN;");
+	pthread_join(t, NULL);
 	close(p.fd);
 	qmp_free(q);
 }
