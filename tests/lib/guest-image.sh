@@ -5,8 +5,10 @@
 #   img=$(ensure_guest_image)        # build once per script version, cached, flock-shared
 #   guest_init DIR                   # an ssh key pair in DIR (DIR must exist and be private)
 #   guest_make_seed DIR [HOST]       # DIR/seed.iso: user "dev" with that key (cloud-localds)
-#   guest_start IMAGE DIR            # raw QEMU (TCG) on a throwaway overlay DIR/disk.qcow2;
-#                                    # sets GUEST_PID and GUEST_PORT (ssh on 127.0.0.1)
+#   guest_start IMAGE [SIZE]         # raw QEMU (TCG) on a throwaway overlay DIR/disk.qcow2;
+#                                    # sets GUEST_PID and GUEST_PORT (ssh on 127.0.0.1);
+#                                    # GUEST_FIRMWARE=uefi boots with OVMF instead of SeaBIOS
+#   guest_wait_console TEXT TIMEOUT  # until TEXT shows up on the guest's serial console
 #   guest_wait_banner TIMEOUT        # until the guest's sshd sends "SSH-"
 #   guest_wait_ssh TIMEOUT           # until `ssh dev@127.0.0.1 true` works
 #   guest_ssh CMD...                 # run a command in the guest as dev
@@ -53,6 +55,9 @@ GUEST_DIR=
 GUEST_PID=
 GUEST_PORT=
 GUEST_USER=dev
+GUEST_FIRMWARE=${GUEST_FIRMWARE:-bios}
+GUEST_OVMF_CODE=${GUEST_OVMF_CODE:-/usr/share/OVMF/OVMF_CODE_4M.fd}
+GUEST_OVMF_VARS=${GUEST_OVMF_VARS:-/usr/share/OVMF/OVMF_VARS_4M.fd}
 
 # Print a TCP port on 127.0.0.1 that is free right now.
 guest_free_port() {
@@ -87,16 +92,25 @@ EOF
 }
 
 # Boot IMAGE with raw QEMU under TCG on an overlay (size SIZE, default the image's own) plus
-# the seed, ssh forwarded from 127.0.0.1:GUEST_PORT. Console in DIR/console.log, QMP on
-# DIR/qmp.sock.
+# the seed (when DIR/seed.iso exists), ssh forwarded from 127.0.0.1:GUEST_PORT. Console in DIR/console.log, QMP on
+# DIR/qmp.sock. GUEST_FIRMWARE=uefi adds OVMF (code read-only, a copy of the vars template).
 guest_start() {
-	local image=$1 size=${2:-}
+	local image=$1 size=${2:-} firmware=() seed=()
 	rm -f "$GUEST_DIR/disk.qcow2" "$GUEST_DIR/console.log" "$GUEST_DIR/qmp.sock"
 	qemu-img create -q -f qcow2 -F qcow2 -b "$image" "$GUEST_DIR/disk.qcow2" $size || return 1
+	if [ "$GUEST_FIRMWARE" = uefi ]; then
+		cp "$GUEST_OVMF_VARS" "$GUEST_DIR/efivars.fd" || return 1
+		firmware=(-drive if=pflash,format=raw,unit=0,readonly=on,file="$GUEST_OVMF_CODE"
+			-drive if=pflash,format=raw,unit=1,file="$GUEST_DIR/efivars.fd")
+	fi
+	if [ -e "$GUEST_DIR/seed.iso" ]; then
+		seed=(-drive file="$GUEST_DIR/seed.iso",if=virtio,format=raw,readonly=on)
+	fi
 	GUEST_PORT=$(guest_free_port) || return 1
 	qemu-system-x86_64 -nodefaults -display none -accel tcg -machine q35 -cpu max -smp 2 -m 1G \
+		"${firmware[@]}" \
 		-drive file="$GUEST_DIR/disk.qcow2",if=virtio,format=qcow2 \
-		-drive file="$GUEST_DIR/seed.iso",if=virtio,format=raw,readonly=on \
+		"${seed[@]}" \
 		-netdev user,id=net0,hostfwd=tcp:127.0.0.1:$GUEST_PORT-:22 \
 		-device virtio-net-pci,netdev=net0 \
 		-chardev file,id=console,path="$GUEST_DIR/console.log" -serial chardev:console \
@@ -107,6 +121,18 @@ guest_start() {
 # Return 0 while QEMU is still running.
 guest_alive() {
 	[ -n "$GUEST_PID" ] && kill -0 "$GUEST_PID" 2>/dev/null
+}
+
+# Wait up to TIMEOUT seconds until the text TEXT appears on the guest's serial console.
+guest_wait_console() {
+	local deadline=$((SECONDS + $2))
+	while [ $SECONDS -lt $deadline ]; do
+		grep -qF -- "$1" "$GUEST_DIR/console.log" 2>/dev/null && return 0
+		guest_alive || { echo "guest-image: QEMU exited early" >&2; return 1; }
+		sleep 0.5
+	done
+	echo "guest-image: '$1' not on the console within $2 s" >&2
+	return 1
 }
 
 # Wait up to TIMEOUT seconds until the guest's sshd answers with an "SSH-" banner.
