@@ -26,28 +26,34 @@ ensure_guest_image() {
 	fi
 	local src=${QVM_SOURCE_ROOT:?QVM_SOURCE_ROOT is not set}
 	local cache=${QVM_TEST_CACHE:-${QVM_BUILD_ROOT:?QVM_BUILD_ROOT is not set}/test-cache}
-	local script=$src/helpers/qvm-image-build
-	local key img lock old
-	key=$(sha256sum "$script" | cut -c1-16) || return 1
-	img=$cache/guest-debian-bookworm-$key.qcow2
+	local key= img lock= tmp status=0
 	mkdir -p "$cache" || return 1
-	if [ ! -e "$img" ]; then
-		exec {lock}>"$cache/guest-image.lock" || return 1
-		flock "$lock" || return 1
-		if [ ! -e "$img" ]; then
+	# Run a private copy of the script: the hash then names exactly what ran, and editing the
+	# script in the source tree meanwhile cannot upset a running build.
+	tmp=$(mktemp -d "$cache/.build.XXXXXX") || return 1
+	cp "$src/helpers/qvm-image-build" "$tmp/qvm-image-build" &&
+		key=$(sha256sum "$tmp/qvm-image-build" | cut -c1-16) || status=1
+	img=$cache/guest-debian-bookworm-$key.qcow2
+	if [ $status = 0 ] && [ ! -e "$img" ]; then
+		exec {lock}>"$cache/guest-image.lock" && flock "$lock" || status=1
+		if [ $status = 0 ] && [ ! -e "$img" ]; then
 			echo "guest-image: building $img (once; a few minutes)" >&2
-			if ! "$script" --no-compress --cache-dir "$cache/debs" debian-bookworm "$img" >&2; then
-				exec {lock}>&-
-				return 1
+			if bash "$tmp/qvm-image-build" --no-compress --cache-dir "$cache/debs" \
+				debian-bookworm "$img" >&2; then
+				chmod 0444 "$img"
+				# Drop images of other recipes unused for a day (a cache shared by several
+				# checkouts may hold a few versions).
+				find "$cache" -maxdepth 1 -name 'guest-debian-bookworm-*.qcow2' \
+					! -name "${img##*/}" -amin +1440 -delete
+			else
+				status=1
 			fi
-			chmod 0444 "$img"
-			# Images of older recipes are never used again.
-			for old in "$cache"/guest-debian-bookworm-*.qcow2; do
-				[ "$old" = "$img" ] || rm -f "$old"
-			done
 		fi
-		exec {lock}>&-
+		[ -z "${lock:-}" ] || exec {lock}>&-
 	fi
+	rm -rf "$tmp"
+	[ $status = 0 ] || return 1
+	touch -a "$img" 2>/dev/null
 	echo "$img"
 }
 
