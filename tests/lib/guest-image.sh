@@ -1,7 +1,10 @@
+#!/bin/bash
 # tests/lib/guest-image.sh - the real Debian cloud-init guest for tests: built once, booted raw.
 #
-# Source it from bash (it expects QVM_SOURCE_ROOT and QVM_BUILD_ROOT, which meson's test_env
-# sets). Then:
+# Run it as a program to build (or find) the cached image and print its path; QVM_BUILD_ROOT
+# (default: the source tree's build/) and QVM_TEST_CACHE choose the cache as below.
+# Or source it from bash (it expects QVM_SOURCE_ROOT and QVM_BUILD_ROOT, which meson's
+# test_env sets). Then:
 #   img=$(ensure_guest_image)        # build once per script version, cached, flock-shared
 #   guest_init DIR                   # an ssh key pair in DIR (DIR must exist and be private)
 #   guest_make_seed DIR [HOST]       # DIR/seed.iso: user "dev" with that key (cloud-localds)
@@ -248,3 +251,11 @@ guest_kill() {
 	GUEST_PID=
 	return 0
 }
+
+# Run as a program rather than sourced: build or find the image and print its path.
+if [ "${BASH_SOURCE[0]}" = "$0" ]; then
+	set -euo pipefail
+	QVM_SOURCE_ROOT=${QVM_SOURCE_ROOT:-$(cd "$(dirname "$0")/../.." && pwd)}
+	QVM_BUILD_ROOT=${QVM_BUILD_ROOT:-$QVM_SOURCE_ROOT/build}
+	ensure_guest_image
+fi
