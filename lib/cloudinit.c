@@ -1,7 +1,6 @@
 /* cloudinit.c - writing the NoCloud seed documents with libyaml's emitter (never printf) */
 #include "cloudinit.h"
 
-#include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
 #include <stdbool.h>

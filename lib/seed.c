@@ -195,10 +195,23 @@ static int write_all(int fd, const char *data, size_t size)
 	return 0;
 }
 
+/* The directory part of @path, "." for none. */
+static const char *dir_of(const char *path, char buf[static 4200])
+{
+	const char *slash = strrchr(path, '/');
+
+	if (!slash)
+		return ".";
+	snprintf(buf, 4200, "%.*s", slash == path ? 1 : (int)(slash - path), path);
+	return buf;
+}
+
 /* Open a new temporary file (mode 0600) beside @path; its name goes to @tmp. */
 static int open_temp(const char *path, char tmp[static 4200])
 {
 	const char *slash = strrchr(path, '/');
+	char dir_path[4200];
+	struct stat dir;
 	int fd;
 
 	if (slash)
@@ -208,6 +221,18 @@ static int open_temp(const char *path, char tmp[static 4200])
 	fd = mkostemp(tmp, O_CLOEXEC);
 	if (fd < 0)
 		return negative_errno();
+	/*
+	 * Run by root (qvm reseed) in a state dir that belongs to the qvm user: hand the file
+	 * to the dir's owner, or the service, which runs as qvm, could not read it next time.
+	 */
+	if (geteuid() == 0 && stat(dir_of(path, dir_path), &dir) == 0 && dir.st_uid != 0 &&
+	    fchown(fd, dir.st_uid, dir.st_gid) < 0) {
+		int r = negative_errno();
+
+		close(fd);
+		unlink(tmp);
+		return r;
+	}
 	if (fchmod(fd, 0600) < 0) {
 		int r = negative_errno();
 

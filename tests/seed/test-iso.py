@@ -128,6 +128,18 @@ def main():
         check(p.returncode == 0 and not os.path.exists(os.path.join(state, "vm1")),
               "no [cloud-init]: nothing created")
 
+        # Run by root (qvm reseed) in a state dir owned by the service user: files go to that user.
+        if os.geteuid() == 0:
+            with open(os.path.join(etc, "vm2.ini"), "w") as f:
+                f.write("[image]\ndisk = /nonexistent.qcow2\n[cloud-init]\n")
+            vm2 = os.path.join(state, "vm2")
+            os.makedirs(vm2)
+            os.chown(vm2, 65534, 65534)
+            p = subprocess.run([qvm_seed, "--reseed", "vm2"], env=env, capture_output=True, text=True)
+            owners = {n: os.stat(os.path.join(vm2, n)).st_uid for n in os.listdir(vm2)}
+            check(p.returncode == 0 and len(owners) == 3 and set(owners.values()) == {65534},
+                  f"root run: files belong to the state dir's owner ({owners})")
+
         # An unknown VM fails.
         p = subprocess.run([qvm_seed, "nosuchvm"], env=env, capture_output=True, text=True)
         check(p.returncode == 1, "unknown VM fails")
