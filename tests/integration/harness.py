@@ -361,18 +361,22 @@ class Container:
     def guest_image(self):
         """Build (cached) the Debian cloud-init guest of tests/lib/guest-image.sh.
 
-        Return: the image's path; the overlay shows the host's file at the same path
-        inside the container (build it before boot()).
+        Return: the image's path ($QVM_GUEST_IMAGE overrides), which is bound read-only
+        at the same path inside the container (so call this before boot()).
         """
         script = os.path.join(source_root(), "tests", "lib", "guest-image.sh")
         if not os.path.exists(script):
             raise HarnessError("tests/lib/guest-image.sh is not in this tree")
-        env = dict(os.environ, QVM_BUILD_ROOT=self.build)
+        env = dict(os.environ, QVM_BUILD_ROOT=self.build, QVM_SOURCE_ROOT=source_root())
         log("building or finding the Debian guest image (tests/lib/guest-image.sh)")
-        r = subprocess.run([script], capture_output=True, text=True, env=env, timeout=1800)
+        r = subprocess.run(["bash", "-c", 'source "$1" && ensure_guest_image', "guest-image", script],
+                           capture_output=True, text=True, env=env, timeout=1800)
         if r.returncode != 0 or not r.stdout.split():
             raise HarnessError(f"guest-image.sh failed ({r.returncode}):\n{r.stderr[-4000:]}")
-        return r.stdout.split()[-1]
+        image = r.stdout.split()[-1]
+        # Bound read-only at the same path: the container's /tmp, for one, hides the host's.
+        self.nspawn_args.append(f"--bind-ro={image}")
+        return image
 
     def ssh_keygen(self, path="/root/.ssh/id_qvm_test"):
         """Make an ed25519 key pair inside the container.
