@@ -416,7 +416,7 @@ class Container:
         cmd += [f"--bind={b}" for b in self.binds]
         cmd += self.nspawn_args
         self.console_log = os.path.join(self.tmp, "console.log")
-        log(f"booting container {self.machine}")
+        log(f"booting container {self.machine} in {self.tmp}")
         self.nspawn = subprocess.Popen(cmd, stdin=subprocess.DEVNULL,
                                        stdout=open(self.console_log, "w"), stderr=subprocess.STDOUT,
                                        start_new_session=True, cwd="/")
