@@ -17,6 +17,7 @@
 
 #include "cli.h"
 #include "paths.h"
+#include "image.h"
 #include "strv.h"
 #include "values.h"
 
@@ -30,34 +31,6 @@ static char *images_dir(char buf[static 4096])
 		return NULL;
 	snprintf(buf, 4096, "%.4080s/images", p.cache_dir);
 	return buf;
-}
-
-/**
- * qcow2_backing_file() - the backing file named in the header of qcow2 image @path
- * Return: 0 (@buf empty when there is none), or negative errno (-EMEDIUMTYPE: not qcow2)
- */
-static int qcow2_backing_file(const char *path, char buf[static 4096])
-{
-	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
-	unsigned char h[20];
-	uint64_t off;
-	uint32_t len;
-
-	buf[0] = '\0';
-	if (fd < 0)
-		return negative_errno();
-	if (pread(fd, h, sizeof(h), 0) != (ssize_t)sizeof(h) || memcmp(h, "QFI\xfb", 4) != 0)
-		return -EMEDIUMTYPE;
-	memcpy(&off, h + 8, 8);
-	memcpy(&len, h + 16, 4);
-	off = be64toh(off);
-	len = be32toh(len);
-	if (off == 0 || len == 0)
-		return 0;
-	if (len >= 4096 || pread(fd, buf, len, (off_t)off) != (ssize_t)len)
-		return -EBADMSG;
-	buf[len] = '\0';
-	return 0;
 }
 
 /* Collect what configured VMs use: overlay backing files (exact) and source file names. */
