@@ -361,8 +361,8 @@ class Container:
     def guest_image(self):
         """Build (cached) the Debian cloud-init guest of tests/lib/guest-image.sh.
 
-        Return: the image's path ($QVM_GUEST_IMAGE overrides), which is bound read-only
-        at the same path inside the container (so call this before boot()).
+        Return: the image's path inside the container, where it is bound read-only
+        (so call this before boot()); $QVM_GUEST_IMAGE names a prebuilt image instead.
         """
         script = os.path.join(source_root(), "tests", "lib", "guest-image.sh")
         if not os.path.exists(script):
@@ -374,9 +374,11 @@ class Container:
         if r.returncode != 0 or not r.stdout.split():
             raise HarnessError(f"guest-image.sh failed ({r.returncode}):\n{r.stderr[-4000:]}")
         image = r.stdout.split()[-1]
-        # Bound read-only at the same path: the container's /tmp, for one, hides the host's.
-        self.nspawn_args.append(f"--bind-ro={image}")
-        return image
+        # Bound read-only to a path every unit sees (the host's may be under a /tmp that the
+        # container, or PrivateTmp=, hides).
+        inner = "/srv/qvm-test/" + os.path.basename(image)
+        self.nspawn_args.append(f"--bind-ro={image}:{inner}")
+        return inner
 
     def ssh_keygen(self, path="/root/.ssh/id_qvm_test"):
         """Make an ed25519 key pair inside the container.
