@@ -145,6 +145,15 @@ def _alive(pid):
         return False
 
 
+def _comm(pid):
+    """The command name of process @pid ('' if gone)."""
+    try:
+        with open(f"/proc/{pid}/comm") as f:
+            return f.read().strip()
+    except OSError:
+        return ""
+
+
 def _is_mounted(path):
     """Is @path a mount point in our mount namespace?"""
     with open("/proc/self/mountinfo") as f:
@@ -168,7 +177,7 @@ def teardown(tmp, grace=60):
         except (OSError, ValueError):
             state = {}
         nspawn = state.get("nspawn_pid")
-        if nspawn and _alive(nspawn) and os.path.exists(f"/proc/{nspawn}/cmdline"):
+        if nspawn and _alive(nspawn) and _comm(nspawn) == "systemd-nspawn":
             _stop_container(nspawn, grace)
         root = os.path.join(tmp, "root")
         for attempt in range(20):
@@ -179,6 +188,10 @@ def teardown(tmp, grace=60):
                 subprocess.run(["umount", "-l", root], check=False)
             elif r.returncode != 0:
                 time.sleep(0.25)
+        if _is_mounted(root):
+            # Never recurse into a mounted overlay of /.
+            print(f"harness: {root} is still mounted; leaving {tmp}", file=sys.stderr)
+            return
     shutil.rmtree(tmp, ignore_errors=True)
 
 
@@ -212,7 +225,7 @@ def _stop_container(nspawn, grace):
         os.waitpid(nspawn, os.WNOHANG)
 
 
-def _reaper_main(tmp):
+def _reaper_main(tmp, grace):
     """Reaper process: wait for the test to go away, then tear its container down."""
     for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
         signal.signal(sig, signal.SIG_IGN)
@@ -221,7 +234,7 @@ def _reaper_main(tmp):
             pass
     except OSError:
         pass
-    teardown(tmp)
+    teardown(tmp, grace)
 
 
 class Container:
@@ -272,7 +285,7 @@ class Container:
     def _start_reaper(self):
         """Start the process that tears down after us if we die."""
         self._reaper = subprocess.Popen(
-            [sys.executable, os.path.abspath(__file__), "--reap", self.tmp],
+            [sys.executable, os.path.abspath(__file__), "--reap", self.tmp, str(self.grace)],
             stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
             stderr=open(os.path.join(self.tmp, "reaper.log"), "w"),
             start_new_session=True)
@@ -348,18 +361,24 @@ class Container:
     def guest_image(self):
         """Build (cached) the Debian cloud-init guest of tests/lib/guest-image.sh.
 
-        Return: the image's path; the overlay shows the host's file at the same path
-        inside the container (build it before boot()).
+        Return: the image's path inside the container, where it is bound read-only
+        (so call this before boot()); $QVM_GUEST_IMAGE names a prebuilt image instead.
         """
         script = os.path.join(source_root(), "tests", "lib", "guest-image.sh")
         if not os.path.exists(script):
             raise HarnessError("tests/lib/guest-image.sh is not in this tree")
-        env = dict(os.environ, QVM_BUILD_ROOT=self.build)
+        env = dict(os.environ, QVM_BUILD_ROOT=self.build, QVM_SOURCE_ROOT=source_root())
         log("building or finding the Debian guest image (tests/lib/guest-image.sh)")
-        r = subprocess.run([script], capture_output=True, text=True, env=env, timeout=1800)
+        r = subprocess.run(["bash", "-c", 'source "$1" && ensure_guest_image', "guest-image", script],
+                           capture_output=True, text=True, env=env, timeout=1800)
         if r.returncode != 0 or not r.stdout.split():
             raise HarnessError(f"guest-image.sh failed ({r.returncode}):\n{r.stderr[-4000:]}")
-        return r.stdout.split()[-1]
+        image = r.stdout.split()[-1]
+        # Bound read-only to a path every unit sees (the host's may be under a /tmp that the
+        # container, or PrivateTmp=, hides).
+        inner = "/srv/qvm-test/" + os.path.basename(image)
+        self.nspawn_args.append(f"--bind-ro={image}:{inner}")
+        return inner
 
     def ssh_keygen(self, path="/root/.ssh/id_qvm_test"):
         """Make an ed25519 key pair inside the container.
@@ -399,7 +418,7 @@ class Container:
         cmd += [f"--bind={b}" for b in self.binds]
         cmd += self.nspawn_args
         self.console_log = os.path.join(self.tmp, "console.log")
-        log(f"booting container {self.machine}")
+        log(f"booting container {self.machine} in {self.tmp}")
         self.nspawn = subprocess.Popen(cmd, stdin=subprocess.DEVNULL,
                                        stdout=open(self.console_log, "w"), stderr=subprocess.STDOUT,
                                        start_new_session=True, cwd="/")
@@ -581,8 +600,8 @@ def _shell(inis):
 
 
 if __name__ == "__main__":
-    if len(sys.argv) == 3 and sys.argv[1] == "--reap":
-        _reaper_main(sys.argv[2])
+    if len(sys.argv) == 4 and sys.argv[1] == "--reap":
+        _reaper_main(sys.argv[2], int(sys.argv[3]))
     elif len(sys.argv) >= 2 and sys.argv[1] == "shell":
         _shell(sys.argv[2:])
     else:
