@@ -246,7 +246,7 @@ static int prepare(const struct vm_config *c, bool refresh)
 
 	if (vm_paths_get(c, &paths) < 0)
 		return -ENAMETOOLONG;
-	if (mkdir(paths.state_dir, 0750) < 0 && errno != EEXIST)
+	if (mkdir_p(paths.state_dir, 0750) < 0)
 		return log_error_errno(errno, "cannot create %s: %m", paths.state_dir);
 	if (c->image_disk && access(c->image_disk, R_OK | W_OK) < 0)
 		return log_error_errno(errno, "%s: disk = %s: %m", c->path, c->image_disk);
@@ -254,7 +254,7 @@ static int prepare(const struct vm_config *c, bool refresh)
 		if (source_is_download(c->image_source)) {
 			if (snprintf(images, sizeof(images), "%s/images", paths.cache_dir) >= (int)sizeof(images))
 				return -ENAMETOOLONG;
-			if (mkdir(paths.cache_dir, 0750) < 0 && errno != EEXIST)
+			if (mkdir_p(paths.cache_dir, 0750) < 0)
 				return log_error_errno(errno, "cannot create %s: %m", paths.cache_dir);
 			if (mkdir(images, 0755) < 0 && errno != EEXIST)
 				return log_error_errno(errno, "cannot create %s: %m", images);

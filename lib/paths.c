@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 /* Write "fmt..." into @buf of 4096 bytes; -ENAMETOOLONG if it does not fit. */
 _printf_(2, 3) static int path_fmt(char buf[static 4096], const char *fmt, ...)
@@ -88,4 +89,21 @@ char *vm_mac(const struct vm_config *c, char buf[static 18])
 	else
 		snprintf(buf, 18, "52:54:00:%02x:%02x:%02x", (h >> 16) & 0xff, (h >> 8) & 0xff, h & 0xff);
 	return buf;
+}
+
+int mkdir_p(const char *path, unsigned mode)
+{
+	char buf[4096];
+
+	if (snprintf(buf, sizeof(buf), "%s", path) >= (int)sizeof(buf))
+		return -ENAMETOOLONG;
+	for (char *p = strchr(buf + 1, '/');; p = strchr(p + 1, '/')) {
+		if (p)
+			*p = '\0';
+		if (mkdir(buf, mode) < 0 && errno != EEXIST)
+			return -errno;
+		if (!p)
+			return 0;
+		*p = '/';
+	}
 }

@@ -58,3 +58,9 @@ char *vm_mac(const struct vm_config *c, char buf[static 18]);
  * Return: the 32-bit hash
  */
 unsigned name_hash(const char *s);
+
+/**
+ * mkdir_p() - create directory @path and any missing parents with @mode
+ * Return: 0 (also when it exists), or negative errno
+ */
+int mkdir_p(const char *path, unsigned mode);
