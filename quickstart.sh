@@ -31,6 +31,7 @@ NAME=demo
 SSH_PORT=2222
 CONTAINER=/var/lib/qvm-quickstart
 
+args=("$@")
 offline=${QVM_QUICKSTART_OFFLINE:-0}
 image=""
 build=1
@@ -52,7 +53,7 @@ die() { printf 'quickstart: error: %s\n' "$*" >&2; exit 1; }
 become_root() {
 	[ "$(id -u)" = 0 ] && return
 	command -v sudo >/dev/null || die "run this as root"
-	exec sudo QVM_QUICKSTART_OFFLINE="$offline" "$0" "$@"
+	exec sudo QVM_QUICKSTART_OFFLINE="$offline" "$0" "${args[@]}"
 }
 
 # Install the build and runtime dependencies with apt-get.
@@ -228,7 +229,7 @@ The systemd container stays up for the VM; shut it down with:
 EOF
 }
 
-become_root "$@"
+become_root
 if [ "$build" = 1 ]; then
 	command -v apt-get >/dev/null || die "this script needs apt-get (Debian or Ubuntu)"
 	install_packages
