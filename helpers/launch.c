@@ -348,6 +348,8 @@ static int on_qemu_exit(sd_event_source *s, const siginfo_t *si, void *userdata)
 	while (l->console_source && console_drain_once(l) > 0)
 		;
 	console_filter_flush(&l->filter);
+	for (int i = 0; l->qmp_source && i < 64 && qmp_process(l->qmp) == 0; i++)
+		; /* the last events (SHUTDOWN) before QEMU's exit; ends at EOF */
 	report_drops(l);
 	if (l->failed) {
 		log_error("QEMU stopped (%s %d)", si->si_code == CLD_EXITED ? "exit status" : "signal", si->si_status);
@@ -585,13 +587,30 @@ static void log_accel(const struct launcher *l, const struct qemu_host *host)
 		log_info("accelerator: tcg (%s)", host->kvm_usable ? "KVM cannot run this arch" : "/dev/kvm is not usable");
 }
 
+/* mkdir -p @path with @mode. */
+static int mkdir_parents(const char *path, mode_t mode)
+{
+	char buf[4096];
+
+	snprintf(buf, sizeof(buf), "%s", path);
+	for (char *p = strchr(buf + 1, '/');; p = strchr(p + 1, '/')) {
+		if (p)
+			*p = '\0';
+		if (mkdir(buf, mode) < 0 && errno != EEXIST)
+			return -errno;
+		if (!p)
+			return 0;
+		*p = '/';
+	}
+}
+
 /* Create the VM's state and runtime dirs when not running under systemd (which makes them). */
 static int ensure_dirs(const struct launcher *l)
 {
 	const char *dirs[] = { l->paths.state_dir, l->paths.runtime_dir };
 
 	for (size_t i = 0; i < ELEMENTSOF(dirs); i++)
-		if (mkdir(dirs[i], 0750) < 0 && errno != EEXIST)
+		if (mkdir_parents(dirs[i], 0750) < 0)
 			return log_error_errno(errno, "cannot create %s: %m", dirs[i]);
 	return 0;
 }

@@ -99,7 +99,7 @@ static json_object *next_message(struct qmp *q)
 	char *nl;
 	json_object *msg;
 
-	while ((nl = memchr(q->buf, '\n', q->len))) {
+	while (q->len > 0 && (nl = memchr(q->buf, '\n', q->len))) {
 		size_t line = (size_t)(nl - q->buf) + 1;
 
 		*nl = '\0';
@@ -145,19 +145,23 @@ static int wait_message(struct qmp *q, uint64_t deadline, json_object **ret)
 	}
 }
 
-int qmp_process(struct qmp *q)
+/* Dispatch every complete message already buffered (stray replies to timed-out commands are dropped). */
+static void dispatch_buffered(struct qmp *q)
 {
 	json_object *msg;
-	int r;
 
-	r = read_some(q, 0);
-	if (r < 0 && r != -EAGAIN)
-		return r;
 	while ((msg = next_message(q))) {
-		dispatch_event(q, msg); /* a stray reply (to a timed-out command) is dropped */
+		dispatch_event(q, msg);
 		json_object_put(msg);
 	}
-	return 0;
+}
+
+int qmp_process(struct qmp *q)
+{
+	int r = read_some(q, 0);
+
+	dispatch_buffered(q); /* also what arrived with an earlier reply, and before EOF */
+	return r < 0 && r != -EAGAIN ? r : 0;
 }
 
 /* Write all of @s to the socket. */
@@ -218,6 +222,7 @@ int qmp_command(struct qmp *q, const char *command, json_object *args, uint64_t 
 		r = -EPROTO;
 	}
 	json_object_put(msg);
+	dispatch_buffered(q); /* events that came in the same read as the reply */
 	return r;
 }
 

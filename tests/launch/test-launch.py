@@ -107,7 +107,7 @@ def case_ready_and_obeyed_stop(launcher):
     check("fake kernel: booting" in r.out.splitlines(), "console line arrives, escapes and CR stripped")
     check("fake guest: powering off" in r.out, "the guest's last console line is not lost")
     check(any(m.startswith("STATUS=running (tcg)") for m in r.messages), "STATUS says running (tcg)")
-    check("system_powerdown" in r.err and "guest shut down" in r.err, "each stop step is logged")
+    check("system_powerdown" in r.err and "guest shut down" in r.err, "each stop step is logged: " + r.err[-600:])
     check(left == [], f"no sockets left in the runtime dir ({left})")
 
 

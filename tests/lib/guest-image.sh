@@ -1,12 +1,17 @@
+#!/bin/bash
 # tests/lib/guest-image.sh - the real Debian cloud-init guest for tests: built once, booted raw.
 #
-# Source it from bash (it expects QVM_SOURCE_ROOT and QVM_BUILD_ROOT, which meson's test_env
-# sets). Then:
+# Run it as a program to build (or find) the cached image and print its path; QVM_BUILD_ROOT
+# (default: the source tree's build/) and QVM_TEST_CACHE choose the cache as below.
+# Or source it from bash (it expects QVM_SOURCE_ROOT and QVM_BUILD_ROOT, which meson's
+# test_env sets). Then:
 #   img=$(ensure_guest_image)        # build once per script version, cached, flock-shared
 #   guest_init DIR                   # an ssh key pair in DIR (DIR must exist and be private)
 #   guest_make_seed DIR [HOST]       # DIR/seed.iso: user "dev" with that key (cloud-localds)
-#   guest_start IMAGE DIR            # raw QEMU (TCG) on a throwaway overlay DIR/disk.qcow2;
-#                                    # sets GUEST_PID and GUEST_PORT (ssh on 127.0.0.1)
+#   guest_start IMAGE [SIZE]         # raw QEMU (TCG) on a throwaway overlay DIR/disk.qcow2;
+#                                    # sets GUEST_PID and GUEST_PORT (ssh on 127.0.0.1);
+#                                    # GUEST_FIRMWARE=uefi boots with OVMF instead of SeaBIOS
+#   guest_wait_console TEXT TIMEOUT  # until TEXT shows up on the guest's serial console
 #   guest_wait_banner TIMEOUT        # until the guest's sshd sends "SSH-"
 #   guest_wait_ssh TIMEOUT           # until `ssh dev@127.0.0.1 true` works
 #   guest_ssh CMD...                 # run a command in the guest as dev
@@ -24,28 +29,34 @@ ensure_guest_image() {
 	fi
 	local src=${QVM_SOURCE_ROOT:?QVM_SOURCE_ROOT is not set}
 	local cache=${QVM_TEST_CACHE:-${QVM_BUILD_ROOT:?QVM_BUILD_ROOT is not set}/test-cache}
-	local script=$src/helpers/qvm-image-build
-	local key img lock old
-	key=$(sha256sum "$script" | cut -c1-16) || return 1
-	img=$cache/guest-debian-bookworm-$key.qcow2
+	local key= img lock= tmp status=0
 	mkdir -p "$cache" || return 1
-	if [ ! -e "$img" ]; then
-		exec {lock}>"$cache/guest-image.lock" || return 1
-		flock "$lock" || return 1
-		if [ ! -e "$img" ]; then
+	# Run a private copy of the script: the hash then names exactly what ran, and editing the
+	# script in the source tree meanwhile cannot upset a running build.
+	tmp=$(mktemp -d "$cache/.build.XXXXXX") || return 1
+	cp "$src/helpers/qvm-image-build" "$tmp/qvm-image-build" &&
+		key=$(sha256sum "$tmp/qvm-image-build" | cut -c1-16) || status=1
+	img=$cache/guest-debian-bookworm-$key.qcow2
+	if [ $status = 0 ] && [ ! -e "$img" ]; then
+		exec {lock}>"$cache/guest-image.lock" && flock "$lock" || status=1
+		if [ $status = 0 ] && [ ! -e "$img" ]; then
 			echo "guest-image: building $img (once; a few minutes)" >&2
-			if ! "$script" --no-compress --cache-dir "$cache/debs" debian-bookworm "$img" >&2; then
-				exec {lock}>&-
-				return 1
+			if bash "$tmp/qvm-image-build" --no-compress --cache-dir "$cache/debs" \
+				debian-bookworm "$img" >&2; then
+				chmod 0444 "$img"
+				# Drop images of other recipes unused for a day (a cache shared by several
+				# checkouts may hold a few versions).
+				find "$cache" -maxdepth 1 -name 'guest-debian-bookworm-*.qcow2' \
+					! -name "${img##*/}" -amin +1440 -delete
+			else
+				status=1
 			fi
-			chmod 0444 "$img"
-			# Images of older recipes are never used again.
-			for old in "$cache"/guest-debian-bookworm-*.qcow2; do
-				[ "$old" = "$img" ] || rm -f "$old"
-			done
 		fi
-		exec {lock}>&-
+		[ -z "${lock:-}" ] || exec {lock}>&-
 	fi
+	rm -rf "$tmp"
+	[ $status = 0 ] || return 1
+	touch -a "$img" 2>/dev/null
 	echo "$img"
 }
 
@@ -53,6 +64,9 @@ GUEST_DIR=
 GUEST_PID=
 GUEST_PORT=
 GUEST_USER=dev
+GUEST_FIRMWARE=${GUEST_FIRMWARE:-bios}
+GUEST_OVMF_CODE=${GUEST_OVMF_CODE:-/usr/share/OVMF/OVMF_CODE_4M.fd}
+GUEST_OVMF_VARS=${GUEST_OVMF_VARS:-/usr/share/OVMF/OVMF_VARS_4M.fd}
 
 # Print a TCP port on 127.0.0.1 that is free right now.
 guest_free_port() {
@@ -87,16 +101,25 @@ EOF
 }
 
 # Boot IMAGE with raw QEMU under TCG on an overlay (size SIZE, default the image's own) plus
-# the seed, ssh forwarded from 127.0.0.1:GUEST_PORT. Console in DIR/console.log, QMP on
-# DIR/qmp.sock.
+# the seed (when DIR/seed.iso exists), ssh forwarded from 127.0.0.1:GUEST_PORT. Console in DIR/console.log, QMP on
+# DIR/qmp.sock. GUEST_FIRMWARE=uefi adds OVMF (code read-only, a copy of the vars template).
 guest_start() {
-	local image=$1 size=${2:-}
+	local image=$1 size=${2:-} firmware=() seed=()
 	rm -f "$GUEST_DIR/disk.qcow2" "$GUEST_DIR/console.log" "$GUEST_DIR/qmp.sock"
 	qemu-img create -q -f qcow2 -F qcow2 -b "$image" "$GUEST_DIR/disk.qcow2" $size || return 1
+	if [ "$GUEST_FIRMWARE" = uefi ]; then
+		cp "$GUEST_OVMF_VARS" "$GUEST_DIR/efivars.fd" || return 1
+		firmware=(-drive if=pflash,format=raw,unit=0,readonly=on,file="$GUEST_OVMF_CODE"
+			-drive if=pflash,format=raw,unit=1,file="$GUEST_DIR/efivars.fd")
+	fi
+	if [ -e "$GUEST_DIR/seed.iso" ]; then
+		seed=(-drive file="$GUEST_DIR/seed.iso",if=virtio,format=raw,readonly=on)
+	fi
 	GUEST_PORT=$(guest_free_port) || return 1
 	qemu-system-x86_64 -nodefaults -display none -accel tcg -machine q35 -cpu max -smp 2 -m 1G \
+		"${firmware[@]}" \
 		-drive file="$GUEST_DIR/disk.qcow2",if=virtio,format=qcow2 \
-		-drive file="$GUEST_DIR/seed.iso",if=virtio,format=raw,readonly=on \
+		"${seed[@]}" \
 		-netdev user,id=net0,hostfwd=tcp:127.0.0.1:$GUEST_PORT-:22 \
 		-device virtio-net-pci,netdev=net0 \
 		-chardev file,id=console,path="$GUEST_DIR/console.log" -serial chardev:console \
@@ -107,6 +130,18 @@ guest_start() {
 # Return 0 while QEMU is still running.
 guest_alive() {
 	[ -n "$GUEST_PID" ] && kill -0 "$GUEST_PID" 2>/dev/null
+}
+
+# Wait up to TIMEOUT seconds until the text TEXT appears on the guest's serial console.
+guest_wait_console() {
+	local deadline=$((SECONDS + $2))
+	while [ $SECONDS -lt $deadline ]; do
+		grep -qF -- "$1" "$GUEST_DIR/console.log" 2>/dev/null && return 0
+		guest_alive || { echo "guest-image: QEMU exited early" >&2; return 1; }
+		sleep 0.5
+	done
+	echo "guest-image: '$1' not on the console within $2 s" >&2
+	return 1
 }
 
 # Wait up to TIMEOUT seconds until the guest's sshd answers with an "SSH-" banner.
@@ -216,3 +251,11 @@ guest_kill() {
 	GUEST_PID=
 	return 0
 }
+
+# Run as a program rather than sourced: build or find the image and print its path.
+if [ "${BASH_SOURCE[0]}" = "$0" ]; then
+	set -euo pipefail
+	QVM_SOURCE_ROOT=${QVM_SOURCE_ROOT:-$(cd "$(dirname "$0")/../.." && pwd)}
+	QVM_BUILD_ROOT=${QVM_BUILD_ROOT:-$QVM_SOURCE_ROOT/build}
+	ensure_guest_image
+fi

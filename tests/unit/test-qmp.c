@@ -159,6 +159,25 @@ static void test_process_split_event(void **state)
 	qmp_free(q);
 }
 
+/* An event that arrives in the same read as a reply is dispatched when the command returns. */
+static void test_event_after_reply_same_read(void **state)
+{
+	static const char *const script[] = {
+		"<",
+		"{\"return\": {}, \"id\": 1}\r\n{\"event\": \"SHUTDOWN\", \"data\": {\"guest\": true}}\r\n",
+		NULL,
+	};
+	struct peer p;
+	pthread_t t;
+	struct qmp *q = start(&p, script, &t);
+
+	assert_int_equal(qmp_command(q, "system_powerdown", NULL, 5 * SEC, NULL, NULL, 0), 0);
+	assert_string_equal(events_seen, "SHUTDOWN;");
+	pthread_join(t, NULL);
+	close(p.fd);
+	qmp_free(q);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -166,6 +185,7 @@ int main(void)
 		cmocka_unit_test(test_error_reply),
 		cmocka_unit_test(test_timeout_hangup_bad_greeting),
 		cmocka_unit_test(test_process_split_event),
+		cmocka_unit_test(test_event_after_reply_same_read),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
