@@ -9,10 +9,10 @@ times each (default 1: one TCG first boot takes a minute or more):
         at the first `ssh dev@127.0.0.1 true` that succeeds.  Every round starts
         from a fresh VM disk (the state dir is removed), so each one is a first
         boot with cloud-init, as for a new VM.
-  raw:  qemu-system-x86_64 started by hand (a transient unit, no sandboxing) on a
-        fresh qcow2 overlay of the same base image and a copy of the seed qvm-seed
-        made, with the same CPUs, memory, accelerator and port forward; same clock
-        and same ssh probe.
+  raw:  the very QEMU command line qvm ran (read from /proc), started by hand as a
+        transient unit without qvm's helpers, launcher or sandboxing, on a fresh qcow2
+        overlay of the same base image and a copy of the seed qvm-seed made (no QMP
+        socket); same clock and same ssh probe.
 
 Prints each time, the medians, and the ratio qvm/raw (goal: within 3%, <= 1.03).
 Needs root; exits 77 when it cannot run (no container, no guest image).
@@ -73,32 +73,42 @@ def run_qvm(c, key):
     return took
 
 
-def qemu_cmdline(c):
-    """The argv of the QEMU that qvm@bench runs (for the record)."""
-    pids = c.sh("pgrep -x 'qemu-system-.*' || true").stdout.split()
-    if not pids:
-        return ""
-    with open(f"/proc/{pids[0]}/cmdline", "rb") as f:
-        return " ".join(a.decode() for a in f.read().split(b"\0") if a)
+def qemu_argv(c):
+    """The argv of the QEMU that qvm@bench runs, as a list ([] if none runs)."""
+    out = c.sh("for p in $(pgrep -x 'qemu-system-.*'); do tr '\\0' '\\n' </proc/$p/cmdline; done; true"
+               ).stdout
+    return [a for a in out.split("\n") if a]
 
 
-def run_raw(c, key, image, seed):
+def raw_argv(qvm_argv, disk, seed):
+    """qvm's own QEMU argv for the raw run: the VM's disk and seed swapped for the copies,
+    and no QMP (its fd came from the launcher); the same machine, devices and options
+    otherwise, so the comparison measures what qvm adds around QEMU."""
+    out, skip_next = [], False
+    for i, a in enumerate(qvm_argv):
+        if skip_next:
+            skip_next = False
+            continue
+        nxt = qvm_argv[i + 1] if i + 1 < len(qvm_argv) else ""
+        if a in ("-chardev", "-mon") and ("id=qmp" in nxt or "chardev=qmp" in nxt):
+            skip_next = True
+            continue
+        out.append(a.replace("/var/lib/qvm/bench/disk.qcow2", disk)
+                    .replace("/var/lib/qvm/bench/seed.iso", seed))
+    return out
+
+
+def run_raw(c, key, image, seed, qvm_argv):
     """One raw QEMU round on a fresh overlay; Return: seconds to ssh-ready."""
     disk = "/var/tmp/bench-raw.qcow2"
     c.run(["rm", "-f", disk])
     c.run(["qemu-img", "create", "-q", "-f", "qcow2", "-F", "qcow2", "-b", image, disk, "4G"])
-    argv = ["qemu-system-x86_64", "-machine", "q35", "-accel", "tcg", "-cpu", "max",
-            "-smp", str(CPUS), "-m", str(MEMORY_MB), "-nodefaults", "-nographic",
-            "-serial", "stdio",
-            "-drive", f"if=virtio,file={disk},format=qcow2",
-            "-drive", f"if=virtio,file={seed},format=raw,readonly=on",
-            "-netdev", f"user,id=net0,hostfwd=tcp:127.0.0.1:{PORT}-:22",
-            "-device", "virtio-net-pci,netdev=net0"]
+    argv = raw_argv(qvm_argv, disk, seed)
     t0 = time.monotonic()
     c.run(["systemd-run", "--quiet", "--unit=bench-raw-qemu", "--collect", *argv])
     took = wait_ssh(c, key) - t0
     c.systemctl("stop", "bench-raw-qemu.service", check=False)
-    log(f"raw QEMU: ssh ready after {took:.1f}s ({' '.join(argv)})")
+    log(f"raw QEMU: ssh ready after {took:.1f}s")
     return took
 
 
@@ -116,14 +126,17 @@ def main():
         c.write("/etc/qvm/bench.ini", VM.format(cpus=CPUS, memory=MEMORY_MB, image=image,
                                                 key=pubkey, port=PORT))
         c.systemctl("daemon-reload")
-        qvm, raw = [], []
+        qvm, raw, argv = [], [], []
         for i in range(rounds):
             qvm.append(run_qvm(c, key))
             if i == 0:
-                log(f"qvm's QEMU: {qemu_cmdline(c)}")
+                argv = qemu_argv(c)
+                if not argv:
+                    raise HarnessError("found no QEMU process of qvm@bench")
+                log(f"qvm's QEMU: {' '.join(argv)}")
                 c.run(["cp", "/var/lib/qvm/bench/seed.iso", "/var/tmp/bench-seed.iso"])
             c.systemctl("stop", "qvm@bench.service", timeout=300)
-            raw.append(run_raw(c, key, image, "/var/tmp/bench-seed.iso"))
+            raw.append(run_raw(c, key, image, "/var/tmp/bench-seed.iso", argv))
     q, r = statistics.median(qvm), statistics.median(raw)
     print(f"qvm (systemctl start -> ssh ready): {' '.join(f'{t:.1f}s' for t in qvm)}  median {q:.1f}s")
     print(f"raw QEMU (exec -> ssh ready):       {' '.join(f'{t:.1f}s' for t in raw)}  median {r:.1f}s")

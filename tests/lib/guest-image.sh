@@ -29,7 +29,7 @@ ensure_guest_image() {
 	fi
 	local src=${QVM_SOURCE_ROOT:?QVM_SOURCE_ROOT is not set}
 	local cache=${QVM_TEST_CACHE:-${QVM_BUILD_ROOT:?QVM_BUILD_ROOT is not set}/test-cache}
-	local key= img lock= tmp status=0
+	local key='' img lock='' tmp status=0
 	mkdir -p "$cache" || return 1
 	# Run a private copy of the script: the hash then names exactly what ran, and editing the
 	# script in the source tree meanwhile cannot upset a running build.
@@ -64,6 +64,7 @@ GUEST_DIR=
 GUEST_PID=
 GUEST_PORT=
 GUEST_USER=dev
+GUEST_BOOT_TIMES=
 GUEST_FIRMWARE=${GUEST_FIRMWARE:-bios}
 GUEST_OVMF_CODE=${GUEST_OVMF_CODE:-/usr/share/OVMF/OVMF_CODE_4M.fd}
 GUEST_OVMF_VARS=${GUEST_OVMF_VARS:-/usr/share/OVMF/OVMF_VARS_4M.fd}
