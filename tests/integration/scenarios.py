@@ -380,6 +380,53 @@ def scenario_full_guest(c):
     expect(boots == 2, "poweroff of the host shut the guest down gracefully as well")
 
 
+TAP_PORT = 2223
+
+
+def scenario_tap_guest(c):
+    """Issue 6 in the real thing: a cloud-init guest in tap mode on qvm's bridge, its static
+    address from the seed, and host ssh through the 127.0.0.1 socket-proxyd forward."""
+    image = c.guest_image()
+    c.boot()
+    key, pubkey = c.ssh_keygen()
+    c.write("/etc/qvm/debtap.ini", f"""[vm]
+description = Debian cloud-init guest on a tap
+accel = tcg
+cpus = 2
+memory = 1G
+ready = ssh
+start-timeout = 10min
+[image]
+source = {image}
+[cloud-init]
+hostname = debtap
+user = dev
+ssh-authorized-key = {pubkey}
+[network]
+mode = tap
+bridge = qvmbr0
+address = 10.88.0.11/24
+gateway = 10.88.0.1
+ssh = {TAP_PORT}
+""")
+    c.systemctl("daemon-reload")
+    t0 = time.monotonic()
+    c.systemctl("start", "qvm@debtap.service", timeout=900)
+    log(f"systemctl start qvm@debtap returned after {time.monotonic() - t0:.1f}s")
+    r = c.ssh(key, TAP_PORT, "ip -4 -o addr show", check=False)
+    expect(r.returncode == 0, "tap mode: ssh -p PORT dev@127.0.0.1 works through the forward", r.stderr)
+    expect("10.88.0.11/24" in r.stdout, "the guest has the static address from the seed", r.stdout)
+    links = c.run(["ip", "-o", "link", "show", "qvm-debtap"], check=False).stdout
+    expect("master qvmbr0" in links, "its tap qvm-debtap is on qvmbr0", links)
+    sock = c.systemctl("is-active", f"qvm-fwd-debtap-{TAP_PORT}.socket", check=False).stdout.strip()
+    expect(sock == "active", f"the forward socket unit is active ({sock})")
+    c.systemctl("stop", "qvm@debtap.service", timeout=300)
+    links = c.run(["ip", "-o", "link", "show", "qvm-debtap"], check=False)
+    expect(links.returncode != 0, "the tap is gone after stop", links.stdout)
+    sock = c.systemctl("is-active", f"qvm-fwd-debtap-{TAP_PORT}.socket", check=False).stdout.strip()
+    expect(sock != "active", f"the forward stopped with the VM ({sock})")
+
+
 # name -> (function, Container() arguments)
 SCENARIOS = {
     "generator-reload": (scenario_generator_reload, {}),
@@ -389,6 +436,7 @@ SCENARIOS = {
     "poweroff": (scenario_poweroff, {}),
     "qemu-crash": (scenario_qemu_crash, {}),
     "full-guest": (scenario_full_guest, {"grace": 300}),
+    "tap-guest": (scenario_tap_guest, {"grace": 300}),
 }
 
 
