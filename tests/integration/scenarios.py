@@ -128,6 +128,8 @@ def tiny_vm(guest, description, autostart=False, ssh=None, after=None, restart=N
     if restart:
         vm.append(f"restart = {restart}")
     net = [f"mode = {mode or ('user' if ssh else 'none')}"]
+    if mode == "tap":
+        net.append("bridge = qvmbr0")
     if ssh:
         net.append(f"ssh = {ssh}")
     return ("[vm]\n" + "\n".join(vm) + "\n[network]\n" + "\n".join(net)
@@ -275,7 +277,8 @@ def scenario_qemu_crash(c):
     """h. kill -9 of QEMU: the unit fails with a clear message, restarts per policy, leaves nothing."""
     guest = c.tiny_guest()
     c.write("/etc/qvm/crash.ini", tiny_vm(guest, "restarting VM"))
-    c.write("/etc/qvm/once.ini", tiny_vm(guest, "VM that is not restarted", restart="no"))
+    # On a tap of its own (qvm-net up/down), so the crash must not leave the tap behind.
+    c.write("/etc/qvm/once.ini", tiny_vm(guest, "VM that is not restarted", restart="no", mode="tap"))
     c.boot()
     c.systemctl("start", "qvm@crash.service", "qvm@once.service", timeout=600)
     for vm in ("crash", "once"):
@@ -292,6 +295,8 @@ def scenario_qemu_crash(c):
            "qvm-launch says in the journal that QEMU was killed", text[-3000:])
     wait_console(c, "crash", BOOTED, count=2)
 
+    taps = c.run(["ip", "-o", "link", "show", "type", "tun"]).stdout
+    expect(taps.count(": ") >= 1, "qvm@once runs on a tap device", taps)
     [qemu] = qemu_pids(c, "once")
     c.run(["kill", "-9", str(qemu)])
     c.wait_until("qvm@once to fail", lambda: c.unit_property("qvm@once.service", "ActiveState")
