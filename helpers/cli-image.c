@@ -33,7 +33,7 @@ static char *images_dir(char buf[static 4096])
 	return buf;
 }
 
-/* Collect what configured VMs use: overlay backing files (exact) and source file names. */
+/* Collect what configured VMs use: overlay backing files and the cache names of their sources. */
 static int collect_references(char ***backing, char ***sources)
 {
 	_cleanup_strv_free_ char **names = NULL;
@@ -45,14 +45,14 @@ static int collect_references(char ***backing, char ***sources)
 		_cleanup_diag_list_ struct diag_list diags = { 0 };
 		_cleanup_config_free_ struct vm_config *c = NULL;
 		struct vm_paths p;
-		char back[4096];
+		char back[4096], cached[256];
 
 		if (config_load(config_dir(), *name, &c, &diags) < 0 || vm_paths_get(c, &p) < 0)
 			continue;
 		if (qcow2_backing_file(p.disk, back) == 0 && back[0] && strv_push(backing, back) < 0)
 			return -ENOMEM;
-		if (c->image_source && strrchr(c->image_source, '/') &&
-		    strv_push(sources, strrchr(c->image_source, '/') + 1) < 0)
+		if (c->image_source && image_cache_name(c->image_source, cached) == 0 &&
+		    strv_push(sources, cached) < 0)
 			return -ENOMEM;
 	}
 	return 0;
@@ -62,19 +62,12 @@ static int collect_references(char ***backing, char ***sources)
 static bool referenced(const char *dir, const char *file, char *const *backing, char *const *sources)
 {
 	char path[8192];
-	size_t n = strlen(file);
 
 	snprintf(path, sizeof(path), "%s/%s", dir, file);
 	STRV_FOREACH(b, backing)
 		if (strcmp(*b, path) == 0 || strcmp(*b, file) == 0)
 			return true;
-	STRV_FOREACH(s, sources) {
-		size_t k = strlen(*s);
-
-		if (k > 0 && n >= k && strcmp(file + n - k, *s) == 0)
-			return true;
-	}
-	return false;
+	return strv_contains(sources, file);
 }
 
 /* List (and with @prune, delete) the verified images in the cache. */
@@ -100,7 +93,7 @@ static int image_walk(bool prune, bool dry_run)
 		printf("%-60s %8s %-16s %s\n", "IMAGE", "SIZE", "CACHED", "USED");
 	while ((de = readdir(d))) {
 		struct stat st;
-		char size[32], when[32];
+		char size[32], when[32], record[512];
 		bool used;
 
 		/* Verified images are regular files of mode 0444; partial downloads are left alone. */
@@ -117,10 +110,13 @@ static int image_walk(bool prune, bool dry_run)
 		if (used)
 			continue;
 		printf("%s %s/%s\n", dry_run ? "would remove" : "removing", dir, de->d_name);
-		if (!dry_run && unlinkat(dirfd(d), de->d_name, 0) < 0)
+		if (!dry_run && unlinkat(dirfd(d), de->d_name, 0) < 0) {
 			fprintf(stderr, "qvm: cannot remove %s/%s: %m\n", dir, de->d_name);
-		else
-			removed++;
+			continue;
+		}
+		removed++;
+		if (!dry_run && snprintf(record, sizeof(record), "%s.verified", de->d_name) < (int)sizeof(record))
+			(void)unlinkat(dirfd(d), record, 0);  /* qvm-image's verified record, if any */
 	}
 	closedir(d);
 	if (prune)

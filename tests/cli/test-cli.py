@@ -341,6 +341,14 @@ class LogsTest(QvmTest):
         p.stdout.close()
 
 
+def cache_name(source):
+    """qvm-image's cache file name (lib/image.c): FNV-1a 64 of the source, "-", its file name."""
+    h = 14695981039346656037
+    for c in source.encode():
+        h = ((h ^ c) * 1099511628211) & 0xFFFFFFFFFFFFFFFF
+    return "%016x-%s" % (h, source.rsplit("/", 1)[-1])
+
+
 def qcow2_with_backing(path, backing):
     """A qcow2 header that names @backing, enough for qvm image to read."""
     b = backing.encode()
@@ -353,27 +361,28 @@ class ImageTest(QvmTest):
     def test_list_and_prune(self):
         images = os.path.join(self.env["QVM_CACHE_DIR"], "images")
         os.makedirs(images)
-        for name, mode in [("used-by-overlay.qcow2", 0o444), ("0a1b-debian-12-genericcloud-amd64.qcow2", 0o444),
-                           ("orphan.qcow2", 0o444), ("download.partial", 0o644)]:
+        url = "https://cloud.debian.org/images/cloud/bookworm/latest/debian-12-genericcloud-amd64.qcow2"
+        cached = cache_name(url)
+        for name, mode in [("used-by-overlay.qcow2", 0o444), (cached, 0o444), ("orphan.qcow2", 0o444),
+                           ("orphan.qcow2.verified", 0o644), ("0000-debian-12-genericcloud-amd64.qcow2", 0o444),
+                           ("download.partial", 0o644)]:
             os.chmod(self.write(name, "image", images), mode)
         self.write("a.ini", "[image]\nsource = /srv/a.qcow2\n")
-        self.write("b.ini", "[image]\nsource = https://cloud.debian.org/images/cloud/bookworm/latest/"
-                   "debian-12-genericcloud-amd64.qcow2\nchecksums = https://cloud.debian.org/x/SHA512SUMS\n")
+        self.write("b.ini", "[image]\nsource = " + url + "\nchecksums = https://cloud.debian.org/x/SHA512SUMS\n")
         os.makedirs(os.path.join(self.env["QVM_STATE_ROOT"], "a"))
         qcow2_with_backing(os.path.join(self.env["QVM_STATE_ROOT"], "a", "disk.qcow2"),
                            os.path.join(images, "used-by-overlay.qcow2"))
         r = self.qvm("image", "list")
         self.assertEqual(r.returncode, 0, r.stderr)
         used = {l.split()[0]: l.split()[-1] for l in r.stdout.splitlines()[1:]}
-        self.assertEqual(used, {"used-by-overlay.qcow2": "yes", "0a1b-debian-12-genericcloud-amd64.qcow2": "yes",
-                                "orphan.qcow2": "no"})
+        self.assertEqual(used, {"used-by-overlay.qcow2": "yes", cached: "yes", "orphan.qcow2": "no",
+                                "0000-debian-12-genericcloud-amd64.qcow2": "no"})
         r = self.qvm("image", "prune", "--dry-run")
         self.assertIn("would remove " + os.path.join(images, "orphan.qcow2"), r.stdout)
         self.assertTrue(os.path.exists(os.path.join(images, "orphan.qcow2")))
         r = self.qvm("image", "prune")
         self.assertEqual(r.returncode, 0, r.stderr)
-        self.assertEqual(sorted(os.listdir(images)), ["0a1b-debian-12-genericcloud-amd64.qcow2", "download.partial",
-                                                      "used-by-overlay.qcow2"])
+        self.assertEqual(sorted(os.listdir(images)), sorted([cached, "download.partial", "used-by-overlay.qcow2"]))
 
     def test_reset_refused_without_systemd(self):
         self.write("a.ini", "[image]\nsource = /srv/a.qcow2\n")

@@ -1,0 +1,106 @@
+#!/usr/bin/env python3
+"""test-cli.py - the qvm command against a real systemd: list, status, start/stop/restart, logs, check, new, reset.
+
+Runs in a container of the integration harness (harness.py). The VMs' main process
+is replaced by a drop-in (Type=simple, a small program that logs "console" lines to
+the journal with QVM_VM=NAME the way qvm-launch does, then sleeps), so this test
+exercises qvm's sd-bus and sd-journal code, not QEMU.
+"""
+
+import json
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from harness import Container, log, skip_unless_possible  # noqa: E402
+
+BOOT = "[vm]\naccel = tcg\nmemory = 256M\n[boot]\nkernel = /boot/vmlinuz-test\n"
+
+# Stand-in main process: three console lines into the journal with QVM_VM=NAME, then wait.
+FAKE_LAUNCH_SCRIPT = """#!/usr/bin/python3
+import socket, sys, time
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+for i in (1, 2, 3):
+    s.sendto(b"MESSAGE=console %d\\nQVM_VM=%s\\n" % (i, sys.argv[1].encode()), "/run/systemd/journal/socket")
+time.sleep(100000)
+"""
+FAKE_LAUNCH = "[Service]\nType=simple\nExecStart=\nExecStart=/usr/local/bin/fake-launch %i\n"
+FAILING = "[Service]\nExecStart=\nExecStart=/bin/false\nRestart=no\n"  # Type=notify: exits before READY
+
+
+def expect(cond, msg, detail=""):
+    """Fail with @msg (and @detail) unless @cond."""
+    if not cond:
+        raise AssertionError(msg + ("\n" + detail if detail else ""))
+    log(f"ok: {msg}")
+
+
+def qvm(c, *args, rc=0):
+    """Run qvm inside; assert its exit status; return the CompletedProcess."""
+    r = c.run(["qvm", *args], check=False)
+    expect(r.returncode == rc, f"qvm {' '.join(args)} exits {rc}", f"got {r.returncode}\n{r.stdout}{r.stderr}")
+    return r
+
+
+def states(c):
+    """name -> state from qvm list --json."""
+    return {v["name"]: v["state"] for v in json.loads(qvm(c, "list", "--json").stdout)}
+
+
+def main():
+    skip_unless_possible()
+    with Container("cli") as c:
+        c.write("/etc/qvm/web.ini", BOOT + "[network]\nssh = 2240\n")
+        c.write("/etc/qvm/broken.ini", BOOT)
+        c.write("/usr/local/bin/fake-launch", FAKE_LAUNCH_SCRIPT, mode=0o755)
+        c.write("/etc/systemd/system/qvm@web.service.d/fake.conf", FAKE_LAUNCH)
+        c.write("/etc/systemd/system/qvm@broken.service.d/fake.conf", FAILING)
+        c.boot()
+
+        expect(states(c) == {"web": "inactive", "broken": "inactive"}, "list: both VMs inactive")
+        r = qvm(c, "start", "web")
+        expect(r.stdout.strip() == "start qvm@web.service: done", "start prints the job result", r.stdout)
+        expect(states(c)["web"] == "active", "list: web active after start")
+        expect(c.unit_property("qvm@web.service", "ActiveState") == "active", "systemd agrees")
+
+        c.wait_until("console lines in the journal",
+                     lambda: "console 3" in c.run(["journalctl", "QVM_VM=web"], check=False).stdout)
+        expect(qvm(c, "logs", "web").stdout == "console 1\nconsole 2\nconsole 3\n", "logs: the console")
+        expect(qvm(c, "logs", "-n", "1", "web").stdout == "console 3\n", "logs -n 1: the last line")
+        st = qvm(c, "status", "-n", "2", "web").stdout
+        expect("Unit: qvm@web.service: active (running)" in st, "status: unit state", st)
+        expect(st.endswith("console 2\nconsole 3\n"), "status: last console lines", st)
+        expect("127.0.0.1:2240" in qvm(c, "list").stdout, "list: ssh endpoint")
+
+        r = qvm(c, "reset", "web", rc=1)
+        expect("stop it first" in r.stderr, "reset refused while the VM runs", r.stderr)
+
+        r = qvm(c, "restart", "web")
+        expect("restart qvm@web.service: done" in r.stdout, "restart waits for done")
+        r = qvm(c, "stop", "web")
+        expect(r.stdout.strip() == "stop qvm@web.service: done", "stop prints the job result")
+        expect(states(c)["web"] == "inactive", "list: web inactive after stop")
+
+        r = qvm(c, "start", "broken", rc=1)
+        expect("start qvm@broken.service: failed" in r.stdout, "a failing start says failed", r.stdout)
+        expect(states(c)["broken"] == "failed", "list: broken failed")
+
+        qvm(c, "check")
+        c.write("/etc/qvm/clash.ini", BOOT + "[network]\nssh = 2240\n")
+        r = qvm(c, "check", rc=1)
+        expect("is also forwarded by VM" in r.stdout, "check: port clash", r.stdout)
+        c.remove("/etc/qvm/clash.ini")
+
+        c.write("/srv/base.qcow2", "not really an image")
+        r = qvm(c, "new", "fresh", "--image", "/srv/base.qcow2")
+        expect("Reloaded systemd" in r.stdout, "new: daemon-reload over the bus", r.stdout)
+        dropins = c.unit_property("qvm@fresh.service", "DropInPaths")
+        expect("/run/systemd/generator/qvm@fresh.service.d/50-qvm.conf" in dropins,
+               "new: the generator ran for the new VM", dropins)
+        expect(states(c)["fresh"] == "inactive", "list: the new VM")
+        qvm(c, "new", "fresh", rc=1)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
