@@ -121,9 +121,9 @@ image_section() {
 # Choose the accelerator: KVM when it can run a stock guest kernel, else TCG.
 accel_line() {
 	if [ -e /sys/module/kvm_pvm ]; then
-		echo "accel = tcg              # this host's KVM is the PVM flavour, which stock guest kernels cannot use"
+		echo "accel = tcg              ; this host's KVM is the PVM flavour, which stock guest kernels cannot use"
 	else
-		echo "accel = auto             # KVM when /dev/kvm is usable, else TCG"
+		echo "accel = auto             ; KVM when /dev/kvm is usable, else TCG"
 	fi
 }
 
@@ -141,7 +141,7 @@ description = qvm demo: Debian 12
 $(accel_line)
 cpus = 2
 memory = 1G
-ready = ssh                # systemctl start returns once ssh answers
+ready = ssh                ; systemctl start returns once ssh answers
 start-timeout = 15min
 
 [image]
@@ -153,7 +153,7 @@ user = $user
 ssh-authorized-key = $key
 
 [network]
-ssh = $SSH_PORT                 # 127.0.0.1:$SSH_PORT -> guest port 22
+ssh = $SSH_PORT                 ; 127.0.0.1:$SSH_PORT -> guest port 22
 EOF
 	say "wrote /etc/qvm/$NAME.ini"
 	if command -v qvm >/dev/null; then

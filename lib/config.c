@@ -757,6 +757,7 @@ static int handle_key(void *user, const char *section, const char *key, const ch
 	const char *kind, *instance, *value;
 	const struct key_def *k;
 	void *base = st->config;
+	int r;
 
 	if (strcmp(section, BAD_SECTION) == 0)
 		return 1;
@@ -788,7 +789,10 @@ static int handle_key(void *user, const char *section, const char *key, const ch
 	}
 	if (!instance)
 		st->key_where[k - key_table] = (struct location){ st->path, st->line };
-	if (field_set(st, k, (char *)base + k->offset, value) == -ENOMEM)
+	r = field_set(st, k, (char *)base + k->offset, value);
+	if (r == -EINVAL && (strstr(value, " #") || strstr(value, "\t#")))
+		PROBLEM(st, st->line, "'#' starts a comment only at the start of a line; after a value use ' ; comment'");
+	if (r == -ENOMEM)
 		st->oom = -ENOMEM;
 	return 1;
 }

@@ -478,6 +478,19 @@ static void test_unit_names(void **state)
 	assert_string_equal(vm_unit_name("postgresql.service", buf), "postgresql.service");
 }
 
+/* "#" after a value is not a comment (ssh key comments may hold one); a bad value says how to comment. */
+static void test_hash_after_value(void **state)
+{
+	_cleanup_config_free_ struct vm_config *c = NULL;
+	_cleanup_diag_list_ struct diag_list d = { 0 };
+
+	assert_int_equal(load("hc", "[vm]\naccel = tcg   # KVM is broken here\nready = started ; fine\n"
+				  "[boot]\nkernel = /k\n", &c, &d), -EINVAL);
+	assert_true(has_diag(&d, 2, "invalid value 'tcg   # KVM is broken here' for accel"));
+	assert_true(has_diag(&d, 2, "after a value use ' ; comment'"));
+	assert_false(has_diag(&d, 3, ""));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -504,6 +517,7 @@ int main(void)
 		cmocka_unit_test(test_names),
 		cmocka_unit_test(test_forward_parse),
 		cmocka_unit_test(test_unit_names),
+		cmocka_unit_test(test_hash_after_value),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
