@@ -83,7 +83,6 @@ static int run(const char *dest, const char *dest_early, const char *dest_late)
 		.libexecdir = getenv("QVM_LIBEXECDIR") ? getenv("QVM_LIBEXECDIR") : QVM_LIBEXECDIR,
 		.unitdir = getenv("QVM_UNITDIR") ? getenv("QVM_UNITDIR") : QVM_UNITDIR,
 		.root = getenv("QVM_GENERATOR_ROOT"),
-		.socket_proxyd = getenv("QVM_SOCKET_PROXYD") ? getenv("QVM_SOCKET_PROXYD") : QVM_SOCKET_PROXYD,
 	};
 	int r;
 
@@ -122,8 +121,8 @@ static void help(void)
 	       "\n"
 	       "Environment (test seams): QVM_CONFIG_DIR overrides /etc/qvm;\n"
 	       "QVM_GENERATOR_ROOT prefixes the paths the generator looks at\n"
-	       "(initrd-release, unit dir); QVM_LIBEXECDIR, QVM_UNITDIR and\n"
-	       "QVM_SOCKET_PROXYD override the paths written into units.\n"
+	       "(initrd-release, unit dir); QVM_LIBEXECDIR and QVM_UNITDIR\n"
+	       "override the paths written into units.\n"
 	       "See qvm-generator(8).\n");
 }
 

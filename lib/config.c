@@ -1096,15 +1096,6 @@ static void validate_network(struct parse_state *st)
 				   "invalid forward '%s': expected [tcp|udp:][host-addr:]host-port:guest-port, for example tcp:8080:80",
 				   *f);
 	}
-	/* Tap-mode forwards are systemd-socket-proxyd units (see unitgen.c): TCP to address =. */
-	if (c->net_mode == NET_TAP && !c->net_address && (c->net_ssh || c->net_forwards))
-		PROBLEM_AT(st, where(st, "network", c->net_ssh ? "ssh" : "forward"),
-			   "ssh and forward in mode = tap need address = (the guest's static address) to forward to");
-	if (c->net_mode == NET_TAP)
-		STRV_FOREACH(f, c->net_forwards)
-			if (strncmp(*f, "udp:", 4) == 0)
-				PROBLEM_AT(st, where(st, "network", "forward"),
-					   "forward = %s: mode = tap forwards TCP only; use mode = user for udp", *f);
 	if (config_forwards(c, &fw, &n) == 0)
 		for (size_t i = 0; i < n; i++)
 			for (size_t j = 0; j < i; j++)

@@ -48,136 +48,6 @@ static void put_ordering(FILE *f, const struct vm_config *c)
 		fprintf(f, "After=%s\n", vm_unit_name(*s, unit));
 }
 
-/*
- * Port forwards in tap mode. The host reaches a tap-mode guest at its own
- * address on the bridge, but ssh = PORT must work as in user mode: on
- * 127.0.0.1:PORT. DNAT to a loopback address needs route_localnet, which is
- * unsafe, so forwards are done in userspace: for each forward the generator
- * writes a socket unit listening on the host address (127.0.0.1 unless
- * listen= or the forward names another) and a systemd-socket-proxyd service
- * it activates, which connects to the guest's address = on the guest port.
- * systemd binds the port (a clash fails the VM's start with "Address already
- * in use"), the proxy runs with DynamicUser= and no privileges, nothing is
- * left running or bound when the VM stops (PartOf=), and there is no
- * firewall state to clean up. The launcher stays out of the data path.
- * systemd-socket-proxyd is TCP only, so tap mode has no udp forwards.
- */
-
-/* Should VM @c get forwarder units? */
-static bool wants_forwarders(const struct vm_config *c)
-{
-	return c->net_mode == NET_TAP && c->net_address && (c->net_ssh > 0 || c->net_forwards);
-}
-
-char *unitgen_forward_unit(const struct vm_config *c, const struct forward *fw, size_t i, char buf[static 256])
-{
-	size_t again = 0;
-
-	for (size_t j = 0; j < i; j++)
-		if (fw[j].host_port == fw[i].host_port)
-			again++;
-	if (again)
-		snprintf(buf, 256, "qvm-%s-fwd-%d-%zu", c->name, fw[i].host_port, again + 1);
-	else
-		snprintf(buf, 256, "qvm-%s-fwd-%d", c->name, fw[i].host_port);
-	return buf;
-}
-
-/* "ADDR:PORT" or "[ADDR6]:PORT" for @addr (a prefix "/N" is dropped). */
-static void put_endpoint(FILE *f, const char *addr, int port)
-{
-	int len = (int)strcspn(addr, "/");
-
-	if (memchr(addr, ':', (size_t)len))
-		fprintf(f, "[%.*s]:%d", len, addr, port);
-	else
-		fprintf(f, "%.*s:%d", len, addr, port);
-}
-
-/* Requires=/After= on the VM's forward sockets, so a port that cannot be bound fails the start. */
-static void put_forward_deps(FILE *f, const struct vm_config *c)
-{
-	_cleanup_free_ struct forward *fw = NULL;
-	char unit[256];
-	size_t n;
-
-	if (!wants_forwarders(c) || config_forwards(c, &fw, &n) < 0)
-		return;
-	for (size_t i = 0; i < n; i++) {
-		unitgen_forward_unit(c, fw, i, unit);
-		fprintf(f, "Requires=%s.socket\nAfter=%s.socket\n", unit, unit);
-	}
-}
-
-/* Render the .socket (@service false) or .service of forward @fw of VM @c. */
-static int render_forward(const struct vm_config *c, const struct forward *fw, bool service,
-			  const struct unitgen_paths *paths, char **ret)
-{
-	_cleanup_free_ char *data = NULL;
-	size_t size;
-	FILE *f = open_memstream(&data, &size);
-
-	if (!f)
-		return -ENOMEM;
-	fputs(GENERATOR_HEADER, f);
-	fprintf(f, "[Unit]\nDescription=qvm port forward tcp ");
-	put_endpoint(f, fw->host_addr, fw->host_port);
-	fprintf(f, " to VM %s ", c->name);
-	put_endpoint(f, c->net_address, fw->guest_port);
-	fputs("\nSourcePath=", f);
-	put_escaped(f, c->path);
-	fprintf(f, "\nPartOf=qvm@%s.service\n", c->name);
-	if (!service) {
-		fputs("\n[Socket]\nListenStream=", f);
-		put_endpoint(f, fw->host_addr, fw->host_port);
-		/* The host address may be one that qvm-net adds only later (qvmbr0's). */
-		fputs("\nFreeBind=yes\nNoDelay=yes\n", f);
-	} else {
-		fputs("\n[Service]\nExecStart=", f);
-		put_escaped(f, paths->socket_proxyd);
-		fputc(' ', f);
-		put_endpoint(f, c->net_address, fw->guest_port);
-		fputs("\nDynamicUser=yes\nPrivateTmp=yes\nPrivateDevices=yes\nProtectSystem=strict\n"
-		      "ProtectHome=yes\nNoNewPrivileges=yes\nCapabilityBoundingSet=\n"
-		      "RestrictAddressFamilies=AF_INET AF_INET6\nProtectKernelTunables=yes\n"
-		      "ProtectKernelModules=yes\nProtectControlGroups=yes\n", f);
-	}
-	if (fclose(f) != 0)
-		return -ENOMEM;
-	*ret = TAKE_PTR(data);
-	return 0;
-}
-
-/* Write the socket and service units of every forward of tap-mode VM @c. */
-static int write_forwarders(const char *dest, const struct vm_config *c, const struct unitgen_paths *paths)
-{
-	_cleanup_free_ struct forward *fw = NULL;
-	size_t n;
-	int r;
-
-	if (!wants_forwarders(c))
-		return 0;
-	r = config_forwards(c, &fw, &n);
-	if (r < 0)
-		return r;
-	for (size_t i = 0; i < n; i++)
-		for (int service = 0; service <= 1; service++) {
-			_cleanup_free_ char *text = NULL, *rel = NULL;
-			char unit[256];
-
-			r = render_forward(c, &fw[i], service, paths, &text);
-			if (r < 0)
-				return r;
-			if (asprintf(&rel, "%s.%s", unitgen_forward_unit(c, fw, i, unit),
-				     service ? "service" : "socket") < 0)
-				return -ENOMEM;
-			r = write_file_exclusive(dest, rel, text);
-			if (r < 0)
-				return r;
-		}
-	return 0;
-}
-
 /* TimeoutStopSec=: the guest's shutdown-timeout plus time to quit, kill and clean up. */
 static uint64_t stop_timeout(const struct vm_config *c)
 {
@@ -244,7 +114,6 @@ int unitgen_dropin(const struct vm_config *c, const struct unitgen_paths *paths,
 	put_escaped(f, c->description);
 	fputc('\n', f);
 	put_ordering(f, c);
-	put_forward_deps(f, c);
 
 	fprintf(f, "\n[Service]\n");
 	fprintf(f, "TimeoutStartSec=%s\n", format_duration(span, sizeof(span), c->start_timeout));
@@ -360,9 +229,6 @@ int unitgen_write_vm(const char *dest, const struct vm_config *c, const struct u
 	if (asprintf(&rel, "qvm@%s.service.d/50-qvm.conf", c->name) < 0)
 		return -ENOMEM;
 	r = write_file_exclusive(dest, rel, text);
-	if (r < 0)
-		return r;
-	r = write_forwarders(dest, c, paths);
 	if (r < 0)
 		return r;
 	return c->autostart ? write_autostart(dest, c, paths) : 0;

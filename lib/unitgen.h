@@ -10,17 +10,7 @@ struct unitgen_paths {
 	const char *libexecdir;   /* where qvm-image, qvm-seed, qvm-net live */
 	const char *unitdir;      /* where qvm@.service and machines.target live */
 	const char *root;         /* prefix for looking at unitdir ("" normally; tests re-root) */
-	const char *socket_proxyd;/* systemd-socket-proxyd, for tap-mode port forwards */
 };
-
-/**
- * unitgen_forward_unit() - the unit name (without suffix) of forward @i of tap-mode VM @c
- * "qvm-NAME-fwd-PORT", with "-2", "-3"... for a host port the VM forwards again
- * on another address.
- * @fw: the VM's forwards, from config_forwards()
- * Return: @buf
- */
-char *unitgen_forward_unit(const struct vm_config *c, const struct forward *fw, size_t i, char buf[static 256]);
 
 /**
  * unitgen_dropin() - the text of qvm@NAME.service.d/50-qvm.conf, header included
