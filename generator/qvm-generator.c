@@ -8,7 +8,6 @@
 
 #include "config.h"
 #include "log.h"
-#include "portcheck.h"
 #include "qvm-build.h"
 #include "strv.h"
 #include "unitgen.h"
@@ -26,9 +25,8 @@ static int in_initrd(void)
 	return access(path, F_OK) == 0;
 }
 
-/* Generate the units of one VM; a bad file is logged and skipped. Return: its config, or NULL. */
-static struct vm_config *generate_one(const char *dest, const char *dir, const char *name,
-				      const struct unitgen_paths *paths)
+/* Generate the units of one VM; a bad file is logged and skipped. */
+static void generate_one(const char *dest, const char *dir, const char *name, const struct unitgen_paths *paths)
 {
 	_cleanup_config_free_ struct vm_config *c = NULL;
 	_cleanup_diag_list_ struct diag_list diags = { 0 };
@@ -43,41 +41,17 @@ static struct vm_config *generate_one(const char *dest, const char *dir, const c
 	if (r < 0) {
 		log_error("%s/%s.ini: not generating VM %s: %s, ignoring", dir, name, name,
 			  r == -EINVAL ? "invalid configuration" : strerror(-r));
-		return NULL;
+		return;
 	}
 	r = unitgen_write_vm(dest, c, paths);
 	if (r < 0)
 		log_error_errno(r, "%s: failed to write units for VM %s: %s", c->path, name, strerror(-r));
-	return TAKE_PTR(c);
-}
-
-/*
- * Warn about host ports that two VMs forward. Both VMs are still generated:
- * each is valid on its own, and only running both at once fails (the second
- * one's forward cannot bind, and its start fails with that error). qvm check
- * reports the same clashes through forwards_find_clashes().
- */
-static void warn_port_clashes(struct vm_config **vms, size_t n)
-{
-	_cleanup_diag_list_ struct diag_list diags = { 0 };
-
-	if (forwards_find_clashes(vms, n, &diags) < 0) {
-		log_error("out of memory while checking port forwards");
-		return;
-	}
-	for (size_t i = 0; i < diags.n; i++) {
-		_cleanup_free_ char *s = diag_format(&diags.items[i]);
-
-		log_warning("%s", s ? s : diags.items[i].message);
-	}
 }
 
 /* Write units for every VM in the config dir into @dest. */
 static int run(const char *dest, const char *dest_early, const char *dest_late)
 {
 	_cleanup_strv_free_ char **names = NULL;
-	_cleanup_free_ struct vm_config **vms = NULL;
-	size_t n = 0;
 	const char *dir = config_dir();
 	const struct unitgen_paths paths = {
 		.libexecdir = getenv("QVM_LIBEXECDIR") ? getenv("QVM_LIBEXECDIR") : QVM_LIBEXECDIR,
@@ -95,14 +69,8 @@ static int run(const char *dest, const char *dest_early, const char *dest_late)
 		return 0;
 	if (r < 0)
 		return log_error_errno(r, "cannot read %s: %s", dir, strerror(-r));
-	vms = calloc(strv_length(names) + 1, sizeof(*vms));
-	if (!vms)
-		return log_error_errno(-ENOMEM, "out of memory");
 	STRV_FOREACH(name, names)
-		vms[n++] = generate_one(dest, dir, *name, &paths);
-	warn_port_clashes(vms, n);
-	for (size_t i = 0; i < n; i++)
-		config_free(vms[i]);
+		generate_one(dest, dir, *name, &paths);
 	return 0;
 }
 
