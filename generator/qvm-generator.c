@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "crosscheck.h"
 #include "log.h"
 #include "qvm-build.h"
 #include "strv.h"
@@ -25,8 +26,9 @@ static int in_initrd(void)
 	return access(path, F_OK) == 0;
 }
 
-/* Generate the units of one VM; a bad file is logged and skipped. */
-static void generate_one(const char *dest, const char *dir, const char *name, const struct unitgen_paths *paths)
+/* Generate the units of one VM; a bad file is logged and skipped. Return: its config, or NULL. */
+static struct vm_config *generate_one(const char *dest, const char *dir, const char *name,
+				      const struct unitgen_paths *paths)
 {
 	_cleanup_config_free_ struct vm_config *c = NULL;
 	_cleanup_diag_list_ struct diag_list diags = { 0 };
@@ -41,22 +43,45 @@ static void generate_one(const char *dest, const char *dir, const char *name, co
 	if (r < 0) {
 		log_error("%s/%s.ini: not generating VM %s: %s, ignoring", dir, name, name,
 			  r == -EINVAL ? "invalid configuration" : strerror(-r));
-		return;
+		return NULL;
 	}
 	r = unitgen_write_vm(dest, c, paths);
 	if (r < 0)
 		log_error_errno(r, "%s: failed to write units for VM %s: %s", c->path, name, strerror(-r));
+	return TAKE_PTR(c);
+}
+
+/*
+ * Warn about host ports that two VMs both forward. Both are still generated:
+ * each is valid alone, and only starting both at once fails (QEMU or the
+ * forward socket then cannot bind, and says so).
+ */
+static void warn_port_clashes(struct vm_config **configs, size_t n)
+{
+	_cleanup_diag_list_ struct diag_list clashes = { 0 };
+	struct crosscheck_set set = { (const struct vm_config *const *)configs, n, NULL, NULL };
+
+	if (crosscheck_ports(&set, &clashes) < 0)
+		return;
+	for (size_t i = 0; i < clashes.n; i++) {
+		_cleanup_free_ char *s = diag_format(&clashes.items[i]);
+
+		log_warning("%s", s ? s : clashes.items[i].message);
+	}
 }
 
 /* Write units for every VM in the config dir into @dest. */
 static int run(const char *dest, const char *dest_early, const char *dest_late)
 {
 	_cleanup_strv_free_ char **names = NULL;
+	struct vm_config **configs;
+	size_t n = 0;
 	const char *dir = config_dir();
 	const struct unitgen_paths paths = {
 		.libexecdir = getenv("QVM_LIBEXECDIR") ? getenv("QVM_LIBEXECDIR") : QVM_LIBEXECDIR,
 		.unitdir = getenv("QVM_UNITDIR") ? getenv("QVM_UNITDIR") : QVM_UNITDIR,
 		.root = getenv("QVM_GENERATOR_ROOT"),
+		.socket_proxyd = getenv("QVM_SOCKET_PROXYD") ? getenv("QVM_SOCKET_PROXYD") : QVM_SOCKET_PROXYD,
 	};
 	int r;
 
@@ -69,8 +94,19 @@ static int run(const char *dest, const char *dest_early, const char *dest_late)
 		return 0;
 	if (r < 0)
 		return log_error_errno(r, "cannot read %s: %s", dir, strerror(-r));
-	STRV_FOREACH(name, names)
-		generate_one(dest, dir, *name, &paths);
+	configs = calloc(strv_length(names) + 1, sizeof(*configs));
+	if (!configs)
+		return log_error_errno(ENOMEM, "out of memory");
+	STRV_FOREACH(name, names) {
+		struct vm_config *c = generate_one(dest, dir, *name, &paths);
+
+		if (c)
+			configs[n++] = c;
+	}
+	warn_port_clashes(configs, n);
+	for (size_t i = 0; i < n; i++)
+		config_free(configs[i]);
+	free(configs);
 	return 0;
 }
 

@@ -1,25 +1,40 @@
-/* qvm-launch - main process of qvm@NAME.service (placeholder until the launcher lands: validates the config) */
+/* qvm-launch - main process of qvm@NAME.service: runs the VM's QEMU and supervises it (see qvm-launch(8)) */
 #include <stdio.h>
 #include <string.h>
 
 #include "config.h"
+#include "launch.h"
 #include "log.h"
+
+/* Print usage to @f. */
+static void usage(FILE *f)
+{
+	fputs("Usage: qvm-launch NAME\n"
+	      "Run the VM configured in /etc/qvm/NAME.ini in the foreground as the main process of\n"
+	      "qvm@NAME.service: start QEMU, log the guest console to the journal, report READY=1 per\n"
+	      "ready=, and on SIGTERM shut the guest down through ACPI (then quit, then kill).\n"
+	      "Exit status: 0 when the guest powered off or was stopped, 1 on failure, 2 on a usage or\n"
+	      "configuration error.\n", f);
+}
 
 int main(int argc, char *argv[])
 {
 	_cleanup_config_free_ struct vm_config *c = NULL;
-	_cleanup_diag_list_ struct diag_list diags = { 0 };
+	_cleanup_diag_list_ struct diag_list diags = {};
 	int r;
 
-	if (argc != 2 || strcmp(argv[1], "--help") == 0) {
-		printf("Usage: qvm-launch NAME\n");
-		return argc == 2 ? 0 : 2;
+	if (argc == 2 && strcmp(argv[1], "--help") == 0) {
+		usage(stdout);
+		return 0;
+	}
+	if (argc != 2 || argv[1][0] == '-') {
+		usage(stderr);
+		return 2;
 	}
 	log_setup("qvm-launch", 0);
 	r = config_load(config_dir(), argv[1], &c, &diags);
 	diag_print(&diags, stderr, "");
 	if (r < 0)
-		return 1;
-	log_error("VM %s: configuration is valid, but this build of qvm cannot run QEMU yet", c->name);
-	return 1;
+		return 2;
+	return launch_vm(c);
 }

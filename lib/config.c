@@ -962,8 +962,7 @@ static const char *host_arch_uncached(void)
 	return "x86_64";
 }
 
-/* The host's architecture, asked once. */
-static const char *host_arch(void)
+const char *config_host_arch(void)
 {
 	static const char *cached;
 
@@ -986,7 +985,7 @@ static void validate_vm(struct parse_state *st)
 			char unit[256];
 
 			vm_unit_name(*s, unit);
-			if (strncmp(unit, "qvm@", 4) == 0 && !vm_name_valid(*s))
+			if (strcmp(unit, *s) != 0 && !vm_name_valid(*s))  /* a bare name must be a VM */
 				PROBLEM_AT(st, where(st, "vm", i ? "requires" : "after"),
 					   "'%s' is neither a VM name nor a unit name", *s);
 			else if (strcmp(*s, c->name) == 0)
@@ -1122,7 +1121,7 @@ static int apply_dynamic_defaults(struct parse_state *st)
 
 	if (!c->description && asprintf(&c->description, "QEMU virtual machine %s", c->name) < 0)
 		return -ENOMEM;
-	if (!c->arch && !(c->arch = strdup(host_arch())))
+	if (!c->arch && !(c->arch = strdup(config_host_arch())))
 		return -ENOMEM;
 	if (c->has_cloud_init && !c->ci_hostname && !(c->ci_hostname = strdup(c->name)))
 		return -ENOMEM;

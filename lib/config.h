@@ -196,6 +196,13 @@ static inline void config_freep(struct vm_config **c)
 const char *config_dir(void);
 
 /**
+ * config_host_arch() - this host's architecture in QEMU's naming (x86_64,
+ * i386, aarch64, arm, riscv64), the default of [vm] arch
+ * Return: a static string
+ */
+const char *config_host_arch(void);
+
+/**
  * config_enum_name() - the word for an enum value of key @section/@key
  * Return: the word, or NULL
  */

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 static const char *log_ident = "qvm";
 static int kmsg_fd = -1;
@@ -16,6 +17,22 @@ void log_setup(const char *ident, int use_kmsg)
 	log_ident = ident;
 	if (use_kmsg && kmsg_fd < 0)
 		kmsg_fd = open("/dev/kmsg", O_WRONLY | O_NOCTTY | O_CLOEXEC);
+}
+
+/* Write one record to /dev/kmsg with a single write(): dprintf() writes nothing there,
+ * because glibc gives up when lseek() on the device fails with EINVAL. */
+static void kmsg_write(int prio, const char *msg)
+{
+	char line[2200];
+	int n = snprintf(line, sizeof(line), "<%d>%s[%d]: %s\n", prio, log_ident, (int)getpid(), msg);
+
+	if (n < 0)
+		return;
+	if ((size_t)n >= sizeof(line)) {
+		n = sizeof(line) - 1;
+		line[n - 1] = '\n';
+	}
+	(void)!write(kmsg_fd, line, n);
 }
 
 int log_msg(int prio, int error, const char *fmt, ...)
@@ -28,7 +45,7 @@ int log_msg(int prio, int error, const char *fmt, ...)
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
 	if (kmsg_fd >= 0)
-		dprintf(kmsg_fd, "<%d>%s[%d]: %s\n", prio, log_ident, (int)getpid(), msg);
+		kmsg_write(prio, msg);
 	else if (getenv("JOURNAL_STREAM"))
 		fprintf(stderr, "<%d>%s\n", prio, msg);
 	else

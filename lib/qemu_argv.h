@@ -19,6 +19,8 @@ struct qemu_host {
 	bool sandbox;             /* this QEMU supports -sandbox */
 	int qmp_listen_fd;        /* >= 0: a listening unix socket QEMU inherits for QMP;
 				     < 0: QEMU listens on paths->qmp_socket itself */
+	const char *disk_format;  /* format of paths->disk as detected by the caller
+				     (qvm-image makes qcow2; [image] disk may be raw); NULL = qcow2 */
 	/* The guest's serial console is QEMU's stdin/stdout (-chardev stdio):
 	   the launcher hands QEMU one end of a socketpair there. */
 };
@@ -44,3 +46,25 @@ struct qemu_choice {
 int qemu_argv_build(const struct vm_config *c, const struct vm_paths *p,
 		    const struct qemu_host *host, char ***ret_argv,
 		    struct qemu_choice *choice, struct diag_list *diags);
+
+/**
+ * qemu_host_probe() - fill @h with the facts of this host: its architecture,
+ * whether /dev/kvm answers KVM_GET_API_VERSION, the firmware descriptor dir,
+ * -sandbox support; qmp_listen_fd = -1, disk_format = NULL
+ * Return: 0 (a fact that cannot be read is set to its safe value)
+ */
+int qemu_host_probe(struct qemu_host *h);
+
+/**
+ * qemu_disk_format() - detect the format of the disk image at @path from its
+ * header: "qcow2" for a qcow2 magic, else "raw"
+ * Return: a static string, or NULL when @path cannot be read (errno set)
+ */
+const char *qemu_disk_format(const char *path);
+
+/**
+ * qemu_opt_escape() - @s with every comma doubled, as QEMU's option parser
+ * needs inside "key=value,..." strings
+ * Return: a new string, or NULL on ENOMEM
+ */
+char *qemu_opt_escape(const char *s);

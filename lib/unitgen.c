@@ -98,6 +98,99 @@ static void put_writable_paths(FILE *f, const struct vm_config *c)
 	}
 }
 
+/*
+ * Port forwards in tap mode. QEMU's user-mode hostfwd does not exist there, and
+ * DNAT from 127.0.0.1 would need route_localnet (unsafe). So each TCP forward
+ * becomes a socket unit listening on the host address (127.0.0.1 unless
+ * listen= or the forward says otherwise) and a socket-activated
+ * systemd-socket-proxyd to GUEST-ADDRESS:PORT under DynamicUser=: no root, no
+ * firewall rules, stopped with the VM (PartOf=). UDP forwards exist only in
+ * user mode; in tap mode the guest is reachable on its address anyway.
+ */
+
+/* The unit name stem of forward @f of VM @name: "qvm-fwd-NAME-PORT". */
+static void forward_unit(const char *name, const struct forward *f, char buf[static 128])
+{
+	snprintf(buf, 128, "qvm-fwd-%s-%d", name, f->host_port);
+}
+
+/* The guest's address in tap mode, without its prefix. */
+static void guest_address(const struct vm_config *c, char buf[static 64])
+{
+	snprintf(buf, 64, "%.*s", (int)strcspn(c->net_address, "/"), c->net_address);
+}
+
+/* The TCP forwards a tap-mode VM gets socket-proxyd units for (none otherwise). */
+static int tap_forwards(const struct vm_config *c, struct forward **ret, size_t *n)
+{
+	*ret = NULL;
+	*n = 0;
+	if (c->net_mode != NET_TAP || !c->net_address)
+		return 0;
+	return config_forwards(c, ret, n);
+}
+
+/* Wants= of the forward sockets, so they listen while the VM runs. */
+static void put_forward_wants(FILE *f, const struct vm_config *c)
+{
+	_cleanup_free_ struct forward *fw = NULL;
+	char unit[128];
+	size_t n;
+
+	if (tap_forwards(c, &fw, &n) < 0)
+		return;
+	for (size_t i = 0; i < n; i++)
+		if (fw[i].proto == FORWARD_TCP) {
+			forward_unit(c->name, &fw[i], unit);
+			fprintf(f, "Wants=%s.socket\n", unit);
+		}
+}
+
+/* Write the .socket and .service of one tap-mode forward. */
+static int write_forward(const char *dest, const struct vm_config *c, const struct forward *fw,
+			 const struct unitgen_paths *paths)
+{
+	_cleanup_free_ char *sock = NULL, *svc = NULL, *rel = NULL;
+	char unit[128], guest[64];
+	bool v6 = strchr(fw->host_addr, ':') != NULL;
+	int r;
+
+	forward_unit(c->name, fw, unit);
+	guest_address(c, guest);
+	if (asprintf(&sock, GENERATOR_HEADER "[Unit]\nDescription=Forward %s%s%s:%d to VM %s (%s:%d)\n"
+		     "Documentation=man:qvm.ini(5)\nPartOf=qvm@%s.service\n\n[Socket]\nListenStream=%s%s%s:%d\n",
+		     v6 ? "[" : "", fw->host_addr, v6 ? "]" : "", fw->host_port, c->name, guest, fw->guest_port,
+		     c->name, v6 ? "[" : "", fw->host_addr, v6 ? "]" : "", fw->host_port) < 0 ||
+	    asprintf(&svc, GENERATOR_HEADER "[Unit]\nDescription=Forwarder to VM %s (%s:%d)\n"
+		     "Documentation=man:qvm.ini(5)\nRequires=%s.socket\nAfter=%s.socket\nPartOf=qvm@%s.service\n\n"
+		     "[Service]\nExecStart=%s %s:%d\nDynamicUser=yes\nPrivateTmp=yes\nProtectSystem=strict\n"
+		     "ProtectHome=yes\nNoNewPrivileges=yes\nRestrictAddressFamilies=AF_INET AF_INET6 AF_UNIX\n",
+		     c->name, guest, fw->guest_port, unit, unit, c->name, paths->socket_proxyd, guest,
+		     fw->guest_port) < 0 ||
+	    asprintf(&rel, "%s.socket", unit) < 0)
+		return -ENOMEM;
+	r = write_file_exclusive(dest, rel, sock);
+	if (r < 0)
+		return r;
+	free(rel);
+	if (asprintf(&rel, "%s.service", unit) < 0)
+		return -ENOMEM;
+	return write_file_exclusive(dest, rel, svc);
+}
+
+/* Socket-proxyd units for every TCP forward of a tap-mode VM. */
+static int write_forwards(const char *dest, const struct vm_config *c, const struct unitgen_paths *paths)
+{
+	_cleanup_free_ struct forward *fw = NULL;
+	size_t n;
+	int r = tap_forwards(c, &fw, &n);
+
+	for (size_t i = 0; r >= 0 && i < n; i++)
+		if (fw[i].proto == FORWARD_TCP)
+			r = write_forward(dest, c, &fw[i], paths);
+	return r;
+}
+
 int unitgen_dropin(const struct vm_config *c, const struct unitgen_paths *paths, char **ret)
 {
 	_cleanup_free_ char *data = NULL;
@@ -114,6 +207,7 @@ int unitgen_dropin(const struct vm_config *c, const struct unitgen_paths *paths,
 	put_escaped(f, c->description);
 	fputc('\n', f);
 	put_ordering(f, c);
+	put_forward_wants(f, c);
 
 	fprintf(f, "\n[Service]\n");
 	fprintf(f, "TimeoutStartSec=%s\n", format_duration(span, sizeof(span), c->start_timeout));
@@ -229,6 +323,8 @@ int unitgen_write_vm(const char *dest, const struct vm_config *c, const struct u
 	if (asprintf(&rel, "qvm@%s.service.d/50-qvm.conf", c->name) < 0)
 		return -ENOMEM;
 	r = write_file_exclusive(dest, rel, text);
+	if (r >= 0)
+		r = write_forwards(dest, c, paths);
 	if (r < 0)
 		return r;
 	return c->autostart ? write_autostart(dest, c, paths) : 0;

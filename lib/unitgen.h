@@ -10,6 +10,7 @@ struct unitgen_paths {
 	const char *libexecdir;   /* where qvm-image, qvm-seed, qvm-net live */
 	const char *unitdir;      /* where qvm@.service and machines.target live */
 	const char *root;         /* prefix for looking at unitdir ("" normally; tests re-root) */
+	const char *socket_proxyd;/* systemd-socket-proxyd, the forwarder of tap-mode ports */
 };
 
 /**

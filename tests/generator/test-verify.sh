@@ -14,12 +14,13 @@ for h in qvm-launch qvm-image qvm-seed qvm-net; do
 	else ln -s "$build/helpers/qvm-launch" "$tmp/libexec/$h"; fi
 done
 sed "s|^ExecStart=.*|ExecStart=$tmp/libexec/qvm-launch %i|" "$build/units/qvm@.service" > "$tmp/units/qvm@.service"
-for vm in "$src"/tests/golden/generator/0{1,2,4,9}-*/root/etc/qvm/*.ini; do
+for vm in "$src"/tests/golden/generator/{01,02,04,09,11}-*/root/etc/qvm/*.ini; do
 	cp "$vm" "$tmp/etc/"
 done
 QVM_CONFIG_DIR="$tmp/etc" QVM_LIBEXECDIR="$tmp/libexec" ASAN_OPTIONS=detect_leaks=0 \
 	"$build/generator/qvm-generator" "$tmp/gen"
 cp -r "$tmp"/gen/qvm@*.service.d "$tmp/units/"
+cp "$tmp"/gen/qvm-fwd-* "$tmp/units/"   # tap-mode forwards: sockets + socket-proxyd services
 
 status=0
 count=0
@@ -36,5 +37,14 @@ for d in "$tmp"/units/qvm@*.service.d; do
 		echo "ok   $unit (with $(ls "$d"))"
 	fi
 done
-[ "$count" -ge 4 ] || { echo "FAIL: expected at least 4 generated units, got $count"; status=1; }
+for sock in "$tmp"/units/qvm-fwd-*.socket; do
+	count=$((count + 1))
+	out=$(cd "$tmp/units" && SYSTEMD_LOG_LEVEL=notice systemd-analyze verify --man=no "$sock" 2>&1) || status=1
+	if printf '%s\n' "$out" | grep -qE "qvm-fwd|$tmp"; then
+		echo "FAIL $(basename "$sock")"; printf '%s\n' "$out" | sed 's/^/  /'; status=1
+	else
+		echo "ok   $(basename "$sock") (and its socket-proxyd service)"
+	fi
+done
+[ "$count" -ge 8 ] || { echo "FAIL: expected at least 8 generated units, got $count"; status=1; }
 exit $status

@@ -43,7 +43,8 @@ def run_case(generator, case):
         for d in (normal, early, late):
             os.mkdir(d)
         env = dict(os.environ, QVM_CONFIG_DIR=os.path.join(root, "etc/qvm"), QVM_GENERATOR_ROOT=root,
-                   QVM_LIBEXECDIR="/usr/libexec/qvm", QVM_UNITDIR="/lib/systemd/system")
+                   QVM_LIBEXECDIR="/usr/libexec/qvm", QVM_UNITDIR="/lib/systemd/system",
+                   QVM_SOCKET_PROXYD="/lib/systemd/systemd-socket-proxyd")
         env.pop("SYSTEMD_SCOPE", None)
         proc = subprocess.run([generator, normal, early, late], env=env, capture_output=True, text=True)
         stderr = proc.stderr.replace(root, "@ROOT@")

@@ -1,0 +1,162 @@
+/* cli-list.c - qvm list: every configured VM with its unit state, as a table or JSON */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "strv.h"
+#include "values.h"
+
+/* One row of the listing. */
+struct row {
+	const char *name;
+	struct vm_config *c;      /* NULL when the config does not load */
+	struct unit_info unit;    /* active_state NULL: unknown */
+	char ssh[96];             /* "" when none */
+};
+
+/* Fill in the state of @r from systemd, if there is a bus. */
+static void row_state(sd_bus *bus, struct row *r)
+{
+	char unit[256];
+
+	if (bus && vm_name_valid(r->name))
+		(void)unit_info_get(bus, vm_unit_name(r->name, unit), &r->unit, NULL);
+}
+
+/* Load the config and state of VM @name into @r. */
+static void row_load(sd_bus *bus, const char *name, struct row *r)
+{
+	_cleanup_diag_list_ struct diag_list diags = { 0 };
+	char host[64];
+	int port;
+
+	*r = (struct row){ .name = name };
+	if (config_load(config_dir(), name, &r->c, &diags) < 0)
+		r->c = NULL;
+	if (r->c && config_ssh_endpoint(r->c, host, &port))
+		snprintf(r->ssh, sizeof(r->ssh), strchr(host, ':') ? "[%s]:%d" : "%s:%d", host, port);
+	row_state(bus, r);
+}
+
+/* The state word shown for @r. */
+static const char *row_state_text(const struct row *r)
+{
+	return r->unit.active_state ? r->unit.active_state : "unknown";
+}
+
+/* Print @rows as a JSON array. */
+static void print_json(const struct row *rows, size_t n)
+{
+	fputs("[", stdout);
+	for (size_t i = 0; i < n; i++) {
+		const struct vm_config *c = rows[i].c;
+
+		fputs(i ? ",\n {" : "\n {", stdout);
+		fputs("\"name\": ", stdout);
+		json_string(stdout, rows[i].name);
+		fputs(", \"state\": ", stdout);
+		json_string(stdout, row_state_text(&rows[i]));
+		fputs(", \"status\": ", stdout);
+		json_string(stdout, rows[i].unit.status_text && *rows[i].unit.status_text ?
+				    rows[i].unit.status_text : NULL);
+		printf(", \"valid\": %s", c ? "true" : "false");
+		if (c) {
+			printf(", \"autostart\": %s, \"accel\": ", c->autostart ? "true" : "false");
+			json_string(stdout, config_enum_name("vm", "accel", c->accel));
+			printf(", \"memory\": %llu, \"cpus\": %lld, \"ssh\": ", (unsigned long long)c->memory,
+			       (long long)c->cpus);
+			json_string(stdout, rows[i].ssh[0] ? rows[i].ssh : NULL);
+			fputs(", \"user\": ", stdout);
+			json_string(stdout, c->ci_user);
+		}
+		fputs("}", stdout);
+	}
+	fputs(n ? "\n]\n" : "]\n", stdout);
+}
+
+/* Print @rows as a table. */
+static void print_table(const struct row *rows, size_t n)
+{
+	size_t w = 4;
+
+	for (size_t i = 0; i < n; i++)
+		w = strlen(rows[i].name) > w ? strlen(rows[i].name) : w;
+	printf("%-*s  %-12s %-9s %-5s %-7s %s\n", (int)w, "NAME", "STATE", "AUTOSTART", "ACCEL", "MEMORY", "SSH");
+	for (size_t i = 0; i < n; i++) {
+		const struct vm_config *c = rows[i].c;
+		char mem[32];
+
+		if (!c) {
+			printf("%-*s  %-12s (invalid config: qvm check %s)\n", (int)w, rows[i].name,
+			       row_state_text(&rows[i]), rows[i].name);
+			continue;
+		}
+		printf("%-*s  %-12s %-9s %-5s %-7s %s\n", (int)w, rows[i].name, row_state_text(&rows[i]),
+		       c->autostart ? "yes" : "no", config_enum_name("vm", "accel", c->accel),
+		       format_size(mem, sizeof(mem), c->memory), rows[i].ssh[0] ? rows[i].ssh : "-");
+	}
+}
+
+/* Print usage. */
+static void help(void)
+{
+	printf("Usage: qvm list [--json]\n\n"
+	       "Every VM configured in /etc/qvm ($QVM_CONFIG_DIR): its unit's state as systemd\n"
+	       "reports it (\"unknown\" when systemd cannot be reached), autostart, accel,\n"
+	       "memory and ssh endpoint.\n\n"
+	       "  -j, --json   print a JSON array instead of a table\n"
+	       "  -h, --help   show this help\n");
+}
+
+int cli_list(int argc, char *argv[])
+{
+	static const struct option options[] = {
+		{ "json", no_argument, NULL, 'j' },
+		{ "help", no_argument, NULL, 'h' },
+		{}
+	};
+	_cleanup_strv_free_ char **names = NULL;
+	_cleanup_free_ struct row *rows = NULL;
+	sd_bus *bus = NULL;
+	bool json = false;
+	size_t n;
+	int c, r;
+
+	while ((c = getopt_long(argc, argv, "jh", options, NULL)) >= 0)
+		switch (c) {
+		case 'j':
+			json = true;
+			break;
+		case 'h':
+			help();
+			return QVM_EXIT_OK;
+		default:
+			return cli_usage_error("list", "bad option");
+		}
+	if (optind < argc)
+		return cli_usage_error("list", "unexpected argument '%s'", argv[optind]);
+	r = config_list_names(config_dir(), &names);
+	if (r < 0 && r != -ENOENT)
+		return cli_error("cannot read %s: %s", config_dir(), strerror(-r));
+	n = strv_length(names);
+	rows = calloc(n + 1, sizeof(*rows));
+	if (!rows)
+		return cli_error("out of memory");
+	if (bus_connect(&bus) < 0)
+		bus = NULL;
+	for (size_t i = 0; i < n; i++)
+		row_load(bus, names[i], &rows[i]);
+	if (json)
+		print_json(rows, n);
+	else
+		print_table(rows, n);
+	for (size_t i = 0; i < n; i++) {
+		config_free(rows[i].c);
+		unit_info_clear(&rows[i].unit);
+	}
+	sd_bus_flush_close_unref(bus);
+	return fflush(stdout) == 0 ? QVM_EXIT_OK : QVM_EXIT_FAILURE;
+}

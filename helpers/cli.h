@@ -1,0 +1,233 @@
+/* cli.h - the subcommands of the qvm command and the helpers they share */
+#pragma once
+
+#include <stdbool.h>
+#include <stdio.h>
+
+#include <systemd/sd-bus.h>
+
+#include "config.h"
+#include "macro.h"
+
+/* Exit codes of qvm, documented in qvm(1). */
+enum {
+	QVM_EXIT_OK = 0,          /* done */
+	QVM_EXIT_FAILURE = 1,     /* the operation failed: job not "done", check found errors, ... */
+	QVM_EXIT_USAGE = 2,       /* bad command line, unknown VM, or a config that does not load */
+};
+
+/* One subcommand: @run gets argv with argv[0] = the subcommand's name. */
+struct cli_command {
+	const char *name;
+	int (*run)(int argc, char *argv[]);
+	const char *args;         /* synopsis after the name */
+	const char *summary;
+};
+
+/**
+ * cli_list() - qvm list [--json]: every configured VM with its unit state
+ * @argc: argument count, argv[0] being the subcommand
+ * @argv: arguments
+ * Return: exit status, QVM_EXIT_*
+ */
+int cli_list(int argc, char *argv[]);
+
+/**
+ * cli_status() - qvm status NAME: config summary, unit state, last console lines
+ * @argc: argument count, argv[0] being the subcommand
+ * @argv: arguments
+ * Return: exit status, QVM_EXIT_*
+ */
+int cli_status(int argc, char *argv[]);
+
+/**
+ * cli_start() - qvm start NAME: StartUnit, waited for
+ * @argc: argument count, argv[0] being the subcommand
+ * @argv: arguments
+ * Return: exit status, QVM_EXIT_*
+ */
+int cli_start(int argc, char *argv[]);
+
+/**
+ * cli_stop() - qvm stop NAME: StopUnit, waited for
+ * @argc: argument count, argv[0] being the subcommand
+ * @argv: arguments
+ * Return: exit status, QVM_EXIT_*
+ */
+int cli_stop(int argc, char *argv[]);
+
+/**
+ * cli_restart() - qvm restart NAME: RestartUnit, waited for
+ * @argc: argument count, argv[0] being the subcommand
+ * @argv: arguments
+ * Return: exit status, QVM_EXIT_*
+ */
+int cli_restart(int argc, char *argv[]);
+
+/**
+ * cli_console() - qvm console NAME: attach the terminal to the console socket
+ * @argc: argument count, argv[0] being the subcommand
+ * @argv: arguments
+ * Return: exit status, QVM_EXIT_*
+ */
+int cli_console(int argc, char *argv[]);
+
+/**
+ * cli_ssh() - qvm ssh NAME [-- CMD...]: exec ssh to the guest
+ * @argc: argument count, argv[0] being the subcommand
+ * @argv: arguments
+ * Return: exit status, QVM_EXIT_*
+ */
+int cli_ssh(int argc, char *argv[]);
+
+/**
+ * cli_logs() - qvm logs NAME [-f]: the guest console from the journal
+ * @argc: argument count, argv[0] being the subcommand
+ * @argv: arguments
+ * Return: exit status, QVM_EXIT_*
+ */
+int cli_logs(int argc, char *argv[]);
+
+/**
+ * cli_check() - qvm check [NAME|FILE...]: diagnostics, also across VMs
+ * @argc: argument count, argv[0] being the subcommand
+ * @argv: arguments
+ * Return: exit status, QVM_EXIT_*
+ */
+int cli_check(int argc, char *argv[]);
+
+/**
+ * cli_new() - qvm new NAME: write a working NAME.ini and daemon-reload
+ * @argc: argument count, argv[0] being the subcommand
+ * @argv: arguments
+ * Return: exit status, QVM_EXIT_*
+ */
+int cli_new(int argc, char *argv[]);
+
+/**
+ * cli_image() - qvm image list|refresh|prune: the base image cache
+ * @argc: argument count, argv[0] being the subcommand
+ * @argv: arguments
+ * Return: exit status, QVM_EXIT_*
+ */
+int cli_image(int argc, char *argv[]);
+
+/**
+ * cli_reset() - qvm reset NAME: discard the system disk overlay (qvm-image --reset)
+ * @argc: argument count, argv[0] being the subcommand
+ * @argv: arguments
+ * Return: exit status, QVM_EXIT_*
+ */
+int cli_reset(int argc, char *argv[]);
+
+/**
+ * cli_reseed() - qvm reseed NAME: a new cloud-init instance-id (qvm-seed --reseed)
+ * @argc: argument count, argv[0] being the subcommand
+ * @argv: arguments
+ * Return: exit status, QVM_EXIT_*
+ */
+int cli_reseed(int argc, char *argv[]);
+
+
+/**
+ * cli_load_vm() - load VM @name from the config dir, printing its diagnostics
+ * @name: VM name from the command line
+ * @ret: the config
+ * Return: QVM_EXIT_OK, or QVM_EXIT_USAGE after printing why it cannot be used
+ */
+int cli_load_vm(const char *name, struct vm_config **ret);
+
+/**
+ * cli_usage_error() - print "qvm CMD: MESSAGE" and a pointer to --help
+ * Return: QVM_EXIT_USAGE
+ */
+int cli_usage_error(const char *cmd, const char *fmt, ...) _printf_(2, 3);
+
+/**
+ * cli_error() - print "qvm: MESSAGE" to stderr
+ * Return: QVM_EXIT_FAILURE
+ */
+int cli_error(const char *fmt, ...) _printf_(1, 2);
+
+/**
+ * cli_one_name() - the single VM NAME operand of a simple subcommand
+ * @cmd: subcommand, for messages
+ * @argc: argument count after option parsing (argv + optind)
+ * @argv: arguments
+ * @ret: set to the name
+ * Return: QVM_EXIT_OK, or QVM_EXIT_USAGE after printing the problem
+ */
+int cli_one_name(const char *cmd, int argc, char *argv[], const char **ret);
+
+/**
+ * cli_libexec() - the full path of helper @name (honours $QVM_LIBEXECDIR)
+ * Return: @buf
+ */
+char *cli_libexec(const char *name, char buf[static 4096]);
+
+/**
+ * cli_ssh_forget() - forget the remembered host key of VM @name (qvm reset and
+ * reseed call it: the guest makes a new key)
+ * Return: 0, or negative errno
+ */
+int cli_ssh_forget(const char *name);
+
+/**
+ * json_string() - write @s to @f as a JSON string literal (NULL as null)
+ */
+void json_string(FILE *f, const char *s);
+
+/**
+ * bus_connect() - connect to the system's systemd: /run/systemd/private as
+ * root (unless $DBUS_SYSTEM_BUS_ADDRESS is set), else the system bus
+ * @ret: the connection
+ * Return: 0, or negative errno when there is no reachable systemd
+ */
+int bus_connect(sd_bus **ret);
+
+/* What systemd says about one unit. */
+struct unit_info {
+	char *active_state;       /* active, inactive, failed, activating, ... */
+	char *sub_state;
+	char *status_text;        /* the service's STATUS=, may be "" */
+	char *result;             /* the service's Result, e.g. "success", "exit-code" */
+	char *load_state;
+};
+
+/**
+ * unit_info_get() - load unit @unit and read its state
+ * Return: 0, or negative errno (with @err filled when systemd said why)
+ */
+int unit_info_get(sd_bus *bus, const char *unit, struct unit_info *ret, sd_bus_error *err);
+
+/** unit_info_clear() - free the strings of @i */
+void unit_info_clear(struct unit_info *i);
+
+/**
+ * unit_is_running() - is the unit anything other than inactive or failed?
+ * Return: true for active, activating, deactivating, reloading, ...
+ */
+bool unit_is_running(const struct unit_info *i);
+
+/**
+ * bus_daemon_reload() - ask systemd to reload its units (and rerun generators)
+ * Return: 0, or negative errno (with @err filled)
+ */
+int bus_daemon_reload(sd_bus *bus, sd_bus_error *err);
+
+/**
+ * bus_run_job() - call @method (StartUnit, StopUnit, RestartUnit) on @unit
+ * with mode "replace" and wait until its job is removed
+ * @result: set to the job's result ("done", "failed", "canceled", ...)
+ * Return: 0, or negative errno (with @err filled)
+ */
+int bus_run_job(sd_bus *bus, const char *method, const char *unit, char **result, sd_bus_error *err);
+
+/**
+ * journal_print_console() - print the console lines of VM @name from the journal
+ * @name: VM name (field QVM_VM=)
+ * @lines: print only the last @lines (0: all)
+ * @follow: then wait for new lines until interrupted
+ * Return: 0, or negative errno
+ */
+int journal_print_console(const char *name, unsigned lines, bool follow);

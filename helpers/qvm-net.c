@@ -1,0 +1,155 @@
+/* qvm-net - the privileged network helper: a VM's tap device on its bridge, created before QEMU and removed after */
+/*
+ * Theory of operation
+ *
+ * qvm-net runs as root (ExecStartPre=+ and ExecStopPost=+ of qvm@NAME.service)
+ * only for VMs with [network] mode = tap. It exists so that QEMU itself never
+ * needs privileges: it makes a persistent tap owned by the qvm user, which the
+ * unprivileged QEMU then opens by name.
+ *
+ * It may:
+ *   - create and delete the VM's own tap, named by vm_tap_name() ("qvm-NAME",
+ *     or a hashed form that fits IFNAMSIZ), and attach it to the VM's bridge;
+ *   - create qvm's own bridge QVM_BRIDGE with QVM_BRIDGE_ADDRESS and bring it
+ *     up, when a VM asks for bridge = QVM_BRIDGE. That bridge stays when VMs
+ *     stop (other VMs may use it; it holds no state).
+ * It must not:
+ *   - change a bridge it did not create (a user's bridge is only attached to;
+ *     when it is missing, that is an error, not something to create);
+ *   - touch any other interface, route, firewall rule or sysctl;
+ *   - run anything: all changes go through rtnetlink and /dev/net/tun.
+ * Every name and address is validated before use, and when "up" fails
+ * half-way the tap it created is removed again, so nothing is left behind.
+ */
+#include <errno.h>
+#include <grp.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config.h"
+#include "log.h"
+#include "netdev.h"
+#include "paths.h"
+
+#define QVM_BRIDGE "qvmbr0"
+#define QVM_BRIDGE_ADDRESS "10.88.0.1/24"
+
+/* The uid and gid the tap is handed to: the qvm user ($QVM_USER for tests). */
+static int tap_owner(uid_t *uid, gid_t *gid)
+{
+	const char *user = getenv("QVM_USER") ? getenv("QVM_USER") : "qvm";
+	struct passwd *pw = getpwnam(user);
+
+	if (!pw)
+		return log_error("user %s does not exist (systemd-sysusers creates it from qvm's sysusers.d file)",
+				 user), -ESRCH;
+	*uid = pw->pw_uid;
+	*gid = pw->pw_gid;
+	return 0;
+}
+
+/* Make sure bridge @bridge is there: qvm's own is created and configured, a user's must exist. */
+static int ensure_bridge(const char *bridge)
+{
+	int r;
+
+	if (strcmp(bridge, QVM_BRIDGE) != 0) {
+		if (!netdev_exists(bridge))
+			return log_error("bridge %s does not exist; create it, or use bridge = %s (qvm's own)", bridge,
+					 QVM_BRIDGE), -ENODEV;
+		return 0;
+	}
+	r = netdev_bridge_create(bridge);
+	if (r >= 0)
+		r = netdev_add_address(bridge, QVM_BRIDGE_ADDRESS);
+	if (r >= 0)
+		r = netdev_set_up(bridge);
+	return r < 0 ? log_error_errno(r, "cannot set up bridge %s: %m", bridge) : 0;
+}
+
+/* up: the VM's tap, owned by qvm, on its bridge, up. */
+static int net_up(const struct vm_config *c)
+{
+	const char *bridge = c->net_bridge ? c->net_bridge : QVM_BRIDGE;
+	char tap[16];
+	uid_t uid;
+	gid_t gid;
+	int r;
+
+	vm_tap_name(c->name, tap);
+	if (!netdev_name_valid(bridge))
+		return log_error("%s: bridge = %s is not a valid interface name", c->path, bridge), -EINVAL;
+	r = tap_owner(&uid, &gid);
+	if (r < 0)
+		return r;
+	r = ensure_bridge(bridge);
+	if (r < 0)
+		return r;
+	r = netdev_tap_create(tap, uid, gid);
+	if (r < 0)
+		return log_error_errno(r, "cannot create tap %s: %m", tap);
+	r = netdev_set_master(tap, bridge);
+	if (r >= 0)
+		r = netdev_set_up(tap);
+	if (r < 0) {
+		log_error_errno(r, "cannot attach tap %s to bridge %s: %m", tap, bridge);
+		netdev_delete(tap); /* nothing left behind */
+		return r;
+	}
+	log_info("tap %s (owner %u) is up on bridge %s", tap, (unsigned)uid, bridge);
+	return 0;
+}
+
+/* down: remove the VM's tap (also after a crash; a missing tap is fine). */
+static int net_down(const struct vm_config *c)
+{
+	char tap[16];
+	int r = netdev_delete(vm_tap_name(c->name, tap));
+
+	if (r < 0)
+		return log_error_errno(r, "cannot remove tap %s: %m", tap);
+	return 0;
+}
+
+/* Print usage to @f. */
+static void usage(FILE *f)
+{
+	fputs("Usage: qvm-net up|down NAME\n"
+	      "Privileged network helper of qvm@NAME.service for [network] mode = tap.\n"
+	      "  up    create the VM's tap (owned by user qvm), attach it to [network] bridge\n"
+	      "        (creating qvm's own bridge " QVM_BRIDGE " with " QVM_BRIDGE_ADDRESS " when asked for),\n"
+	      "        and bring it up\n"
+	      "  down  remove the VM's tap; the bridge stays\n"
+	      "Exit status: 0 done, 1 failure, 2 usage or configuration error.\n", f);
+}
+
+int main(int argc, char *argv[])
+{
+	_cleanup_config_free_ struct vm_config *c = NULL;
+	_cleanup_diag_list_ struct diag_list diags = {};
+	bool up;
+	int r;
+
+	if (argc == 2 && strcmp(argv[1], "--help") == 0) {
+		usage(stdout);
+		return 0;
+	}
+	if (argc != 3 || (strcmp(argv[1], "up") != 0 && strcmp(argv[1], "down") != 0)) {
+		usage(stderr);
+		return 2;
+	}
+	up = strcmp(argv[1], "up") == 0;
+	log_setup("qvm-net", 0);
+	r = config_load(config_dir(), argv[2], &c, &diags);
+	diag_print(&diags, stderr, "");
+	if (r < 0)
+		return 2;
+	if (c->net_mode != NET_TAP) {
+		log_info("VM %s does not use tap networking; nothing to do", c->name);
+		return 0;
+	}
+	r = up ? net_up(c) : net_down(c);
+	return r < 0 ? 1 : 0;
+}

@@ -1,0 +1,485 @@
+/* qemu_argv.c - a VM's config turned into QEMU's command line: arch defaults, accelerator, firmware, disks, network */
+#include "qemu_argv.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fnmatch.h>
+#include <json-c/json.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "strv.h"
+
+#define KIB UINT64_C(1024)
+
+/* What qvm knows about one guest architecture. */
+struct arch_info {
+	const char *arch;         /* QEMU's name, as in qemu-system-ARCH */
+	const char *machine;      /* default machine type */
+	bool x86;                 /* SeaBIOS is the default firmware */
+};
+
+static const struct arch_info arch_table[] = {
+	{ "x86_64", "q35", true },
+	{ "i386", "q35", true },
+	{ "aarch64", "virt", false },
+	{ "arm", "virt", false },
+	{ "riscv64", "virt", false },
+};
+
+/* A growing argv; the first error sticks, so callers check once at the end. */
+struct argv_builder {
+	char **argv;
+	int error;
+};
+
+/* The arch_table row of @arch, or NULL. */
+static const struct arch_info *arch_find(const char *arch)
+{
+	for (size_t i = 0; i < ELEMENTSOF(arch_table); i++)
+		if (strcmp(arch_table[i].arch, arch) == 0)
+			return &arch_table[i];
+	return NULL;
+}
+
+char *qemu_opt_escape(const char *s)
+{
+	size_t commas = 0;
+	char *ret, *o;
+
+	for (const char *p = s; *p; p++)
+		commas += *p == ',';
+	ret = malloc(strlen(s) + commas + 1);
+	if (!ret)
+		return NULL;
+	for (o = ret; *s; s++) {
+		*o++ = *s;
+		if (*s == ',')
+			*o++ = ',';
+	}
+	*o = '\0';
+	return ret;
+}
+
+/* Append the printf-formatted argument to @b. */
+_printf_(2, 3) static void add(struct argv_builder *b, const char *fmt, ...)
+{
+	_cleanup_free_ char *s = NULL;
+	va_list ap;
+	int r;
+
+	if (b->error)
+		return;
+	va_start(ap, fmt);
+	r = vasprintf(&s, fmt, ap);
+	va_end(ap);
+	if (r < 0)
+		b->error = -ENOMEM;
+	else if (strv_push(&b->argv, s) < 0)
+		b->error = -ENOMEM;
+}
+
+/* Append option @opt and its value "PREFIX<escaped path>SUFFIX", so a comma in @path stays part of it. */
+static void add_path_opt(struct argv_builder *b, const char *opt, const char *prefix, const char *path,
+			 const char *suffix)
+{
+	_cleanup_free_ char *esc = qemu_opt_escape(path);
+
+	if (!esc) {
+		b->error = -ENOMEM;
+		return;
+	}
+	add(b, "%s", opt);
+	add(b, "%s%s%s", prefix, esc, suffix);
+}
+
+/* Whether JSON array @a holds the string @s. */
+static bool json_array_has(json_object *a, const char *s)
+{
+	size_t n = json_object_is_type(a, json_type_array) ? json_object_array_length(a) : 0;
+
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(json_object_get_string(json_object_array_get_idx(a, i)), s) == 0)
+			return true;
+	return false;
+}
+
+/* Whether machine-type glob @pattern covers @machine, also through the aliases q35, pc and virt. */
+static bool machine_matches(const char *pattern, const char *machine)
+{
+	char alias[128];
+
+	if (fnmatch(pattern, machine, 0) == 0)
+		return true;
+	if (strcmp(machine, "q35") == 0)
+		snprintf(alias, sizeof(alias), "pc-q35-0");
+	else if (strcmp(machine, "pc") == 0)
+		snprintf(alias, sizeof(alias), "pc-i440fx-0");
+	else
+		snprintf(alias, sizeof(alias), "%s-0", machine);
+	return fnmatch(pattern, alias, 0) == 0;
+}
+
+/* Whether descriptor @d's targets include @arch with a machine pattern covering @machine. */
+static bool descriptor_targets(json_object *d, const char *arch, const char *machine)
+{
+	json_object *targets, *t, *a, *machines;
+	size_t n;
+
+	if (!json_object_object_get_ex(d, "targets", &targets) || !json_object_is_type(targets, json_type_array))
+		return false;
+	for (size_t i = 0; i < json_object_array_length(targets); i++) {
+		t = json_object_array_get_idx(targets, i);
+		if (!json_object_object_get_ex(t, "architecture", &a) ||
+		    strcmp(json_object_get_string(a), arch) != 0 ||
+		    !json_object_object_get_ex(t, "machines", &machines))
+			continue;
+		n = json_object_is_type(machines, json_type_array) ? json_object_array_length(machines) : 0;
+		for (size_t j = 0; j < n; j++)
+			if (machine_matches(json_object_get_string(json_object_array_get_idx(machines, j)), machine))
+				return true;
+	}
+	return false;
+}
+
+/* Read mapping.{executable,nvram-template}.filename of a plain UEFI flash descriptor @d. */
+static bool descriptor_plain_uefi(json_object *d, char code[static 4096], char vars[static 4096])
+{
+	static const char *const unwanted[] = { "secure-boot", "requires-smm", "enrolled-keys", "amd-sev-es" };
+	json_object *types, *features = NULL, *map, *dev, *exe, *tmpl, *f1, *f2;
+
+	if (!json_object_object_get_ex(d, "interface-types", &types) || !json_array_has(types, "uefi"))
+		return false;
+	json_object_object_get_ex(d, "features", &features);
+	for (size_t i = 0; i < ELEMENTSOF(unwanted); i++)
+		if (features && json_array_has(features, unwanted[i]))
+			return false;
+	if (!json_object_object_get_ex(d, "mapping", &map) || !json_object_object_get_ex(map, "device", &dev) ||
+	    strcmp(json_object_get_string(dev), "flash") != 0 ||
+	    !json_object_object_get_ex(map, "executable", &exe) ||
+	    !json_object_object_get_ex(exe, "filename", &f1) ||
+	    !json_object_object_get_ex(map, "nvram-template", &tmpl) ||
+	    !json_object_object_get_ex(tmpl, "filename", &f2))
+		return false;
+	snprintf(code, 4096, "%s", json_object_get_string(f1));
+	snprintf(vars, 4096, "%s", json_object_get_string(f2));
+	return true;
+}
+
+/* Keep only names ending in ".json". */
+static int filter_json(const struct dirent *d)
+{
+	size_t n = strlen(d->d_name);
+
+	return n > 5 && strcmp(d->d_name + n - 5, ".json") == 0;
+}
+
+/*
+ * Find plain UEFI firmware (no Secure Boot, no SMM) for @arch/@machine in
+ * QEMU's firmware descriptors in @dir, honouring their name order (priority).
+ */
+static int firmware_find(const char *dir, const char *arch, const char *machine, char code[static 4096],
+			 char vars[static 4096])
+{
+	struct dirent **names = NULL;
+	char path[4096];
+	bool found = false;
+	int n = scandir(dir, &names, filter_json, alphasort);
+
+	if (n < 0)
+		return -errno;
+	for (int i = 0; i < n; i++) {
+		json_object *d;
+
+		snprintf(path, sizeof(path), "%s/%s", dir, names[i]->d_name);
+		d = found ? NULL : json_object_from_file(path);
+		if (d && descriptor_targets(d, arch, machine) && descriptor_plain_uefi(d, code, vars))
+			found = true;
+		json_object_put(d);
+		free(names[i]);
+	}
+	free(names);
+	return found ? 0 : -ENOENT;
+}
+
+/* Whether KVM can run guest @arch on this host. */
+static bool kvm_fits(const struct qemu_host *host, const char *arch)
+{
+	return host->kvm_usable &&
+	       (strcmp(arch, host->host_arch) == 0 ||
+		(strcmp(arch, "i386") == 0 && strcmp(host->host_arch, "x86_64") == 0));
+}
+
+/* Decide KVM or TCG; -EINVAL with a diagnostic when KVM is demanded but cannot work. */
+static int choose_accel(const struct vm_config *c, const struct qemu_host *host, bool *kvm,
+			struct diag_list *diags)
+{
+	*kvm = c->accel != ACCEL_TCG && kvm_fits(host, c->arch);
+	if (c->accel != ACCEL_KVM || *kvm)
+		return 0;
+	if (!host->kvm_usable)
+		diag_add(diags, c->path, 0,
+			 "accel = kvm, but /dev/kvm is missing or not usable (is the qvm user in group kvm?); use accel = auto or tcg");
+	else
+		diag_add(diags, c->path, 0, "accel = kvm cannot run %s guests on this %s host; use accel = auto or tcg",
+			 c->arch, host->host_arch);
+	return -EINVAL;
+}
+
+/* -m's argument for @bytes: the largest unit that divides it. */
+static void add_memory(struct argv_builder *b, uint64_t bytes)
+{
+	static const char units[] = "BKMGT";
+	int u = 0;
+
+	while (u < 4 && bytes % KIB == 0) {
+		bytes /= KIB;
+		u++;
+	}
+	add(b, "-m");
+	add(b, "%llu%c", (unsigned long long)bytes, units[u]);
+}
+
+/* Machine, accelerator, CPU, memory and the options every VM gets. */
+static void add_machine(struct argv_builder *b, const struct vm_config *c, const struct arch_info *a, bool kvm,
+			const struct qemu_host *host)
+{
+	add(b, "-name");
+	add(b, "guest=%s,debug-threads=on", c->name);
+	add(b, "-nodefaults");
+	add(b, "-no-user-config");
+	add(b, "-machine");
+	add(b, "%s", c->machine ? c->machine : a->machine);
+	add(b, "-accel");
+	add(b, "%s", kvm ? "kvm" : "tcg");
+	add(b, "-cpu");
+	add(b, "%s", c->cpu ? c->cpu : kvm ? "host" : "max");
+	add(b, "-smp");
+	add(b, "%lld", (long long)c->cpus);
+	add_memory(b, c->memory);
+	add(b, "-display");
+	add(b, "none");
+	if (host->sandbox) {
+		add(b, "-sandbox");
+		add(b, "on,obsolete=deny,elevateprivileges=deny,spawn=deny,resourcecontrol=deny");
+	}
+}
+
+/* The serial console on stdio and QMP on a unix socket. */
+static void add_control(struct argv_builder *b, const struct vm_paths *p, const struct qemu_host *host)
+{
+	add(b, "-chardev");
+	add(b, "stdio,id=console,signal=off");
+	add(b, "-serial");
+	add(b, "chardev:console");
+	if (host->qmp_listen_fd >= 0) {
+		add(b, "-chardev");
+		add(b, "socket,id=qmp,fd=%d,server=on,wait=off", host->qmp_listen_fd);
+	} else {
+		add_path_opt(b, "-chardev", "socket,id=qmp,path=", p->qmp_socket, ",server=on,wait=off");
+	}
+	add(b, "-mon");
+	add(b, "chardev=qmp,mode=control");
+}
+
+/* UEFI: read-only code and the VM's own vars as pflash; BIOS: nothing (QEMU's default). */
+static int add_firmware(struct argv_builder *b, const struct vm_config *c, const struct arch_info *a,
+			const struct vm_paths *p, const struct qemu_host *host, struct qemu_choice *choice,
+			struct diag_list *diags)
+{
+	const char *machine = c->machine ? c->machine : a->machine;
+	char code[4096];
+	int r;
+
+	choice->efivars_template[0] = '\0';
+	if (c->firmware == FIRMWARE_BIOS || (c->firmware == FIRMWARE_AUTO && a->x86))
+		return 0;
+	r = firmware_find(host->firmware_dir, c->arch, machine, code, choice->efivars_template);
+	if (r < 0 && c->firmware == FIRMWARE_AUTO)
+		return 0; /* no UEFI installed for this arch: QEMU's built-in firmware */
+	if (r < 0)
+		return diag_add(diags, c->path, 0,
+				"firmware = uefi, but no UEFI firmware descriptor for %s machine %s in %s (install ovmf or qemu-efi-*)",
+				c->arch, machine, host->firmware_dir),
+		       -EINVAL;
+	add_path_opt(b, "-drive", "if=pflash,unit=0,format=raw,readonly=on,file=", code, "");
+	add_path_opt(b, "-drive", "if=pflash,unit=1,format=raw,file=", p->efivars, "");
+	return 0;
+}
+
+/* One virtio disk: a -drive backend @id for @path, and its virtio-blk-pci device. */
+static void add_virtio_disk(struct argv_builder *b, const char *id, const char *path, const char *format,
+			    const char *drive_extra, const char *device_extra)
+{
+	_cleanup_free_ char *prefix = NULL, *suffix = NULL;
+
+	if (asprintf(&prefix, "if=none,id=%s,file=", id) < 0 ||
+	    asprintf(&suffix, ",format=%s%s", format, drive_extra) < 0) {
+		b->error = -ENOMEM;
+		return;
+	}
+	add_path_opt(b, "-drive", prefix, path, suffix);
+	add(b, "-device");
+	add(b, "virtio-blk-pci,drive=%s%s", id, device_extra);
+}
+
+/* The VM's own disk, extra disks (serial = their name), the seed, and a CD-ROM on virtio-scsi. */
+static int add_disks(struct argv_builder *b, const struct vm_config *c, const struct vm_paths *p,
+		     const struct qemu_host *host)
+{
+	char path[4096], id[32], serial[32];
+
+	if (c->image_source || c->image_disk)
+		add_virtio_disk(b, "disk0", p->disk, host->disk_format ? host->disk_format : "qcow2",
+				",discard=unmap", ",bootindex=1");
+	for (size_t i = 0; i < c->n_disks; i++) {
+		if (vm_disk_path(p, &c->disks[i], path) < 0)
+			return -ENAMETOOLONG;
+		snprintf(id, sizeof(id), "data%zu", i);
+		/* the guest finds it as /dev/disk/by-id/virtio-NAME (a serial holds 20 bytes; names have no commas) */
+		snprintf(serial, sizeof(serial), ",serial=%.20s", c->disks[i].name);
+		add_virtio_disk(b, id, path, config_enum_name("disk", "format", c->disks[i].format),
+				",discard=unmap", serial);
+	}
+	if (c->has_cloud_init)
+		add_virtio_disk(b, "seed", p->seed, "raw", ",readonly=on", "");
+	if (c->boot_cdrom) {
+		add(b, "-device");
+		add(b, "virtio-scsi-pci,id=scsi0");
+		add_path_opt(b, "-drive", "if=none,id=cdrom0,media=cdrom,readonly=on,format=raw,file=", c->boot_cdrom,
+			     "");
+		add(b, "-device");
+		add(b, "scsi-cd,bus=scsi0.0,drive=cdrom0,bootindex=0");
+	}
+	return 0;
+}
+
+/* [boot]: direct kernel boot. */
+static void add_boot(struct argv_builder *b, const struct vm_config *c)
+{
+	if (c->boot_kernel) {
+		add(b, "-kernel");
+		add(b, "%s", c->boot_kernel);
+	}
+	if (c->boot_initrd) {
+		add(b, "-initrd");
+		add(b, "%s", c->boot_initrd);
+	}
+	if (c->boot_append) {
+		add(b, "-append");
+		add(b, "%s", c->boot_append);
+	}
+}
+
+/* hostfwd=...: one user-mode forward; IPv6 host addresses in brackets. */
+static void add_hostfwd(struct argv_builder *b, const struct forward *f)
+{
+	bool v6 = strchr(f->host_addr, ':') != NULL;
+	size_t n = strv_length(b->argv);
+	char *grown;
+
+	if (b->error)
+		return;
+	if (asprintf(&grown, "%s,hostfwd=%s:%s%s%s:%d-:%d", b->argv[n - 1], f->proto == FORWARD_UDP ? "udp" : "tcp",
+		     v6 ? "[" : "", f->host_addr, v6 ? "]" : "", f->host_port, f->guest_port) < 0) {
+		b->error = -ENOMEM;
+		return;
+	}
+	free(b->argv[n - 1]);
+	b->argv[n - 1] = grown;
+}
+
+/* [network]: user mode with its forwards, a tap made by qvm-net, or no NIC at all. */
+static int add_network(struct argv_builder *b, const struct vm_config *c)
+{
+	_cleanup_free_ struct forward *fw = NULL;
+	size_t n = 0;
+	char tap[16], mac[18];
+	int r;
+
+	switch (c->net_mode) {
+	case NET_NONE:
+		return 0;
+	case NET_TAP:
+		add(b, "-netdev");
+		add(b, "tap,id=net0,ifname=%s,script=no,downscript=no", vm_tap_name(c->name, tap));
+		break;
+	default:
+		r = config_forwards(c, &fw, &n);
+		if (r < 0)
+			return r;
+		add(b, "-netdev");
+		add(b, "user,id=net0");
+		for (size_t i = 0; i < n; i++)
+			add_hostfwd(b, &fw[i]);
+	}
+	add(b, "-device");
+	add(b, "virtio-net-pci,netdev=net0,mac=%s", vm_mac(c, mac));
+	return 0;
+}
+
+/* [qemu]: gdb stub (loopback unless an address is given), icount, readconfig, extra args last. */
+static void add_qemu_section(struct argv_builder *b, const struct vm_config *c)
+{
+	if (c->qemu_gdb) {
+		add(b, "-gdb");
+		if (strncmp(c->qemu_gdb, "tcp:", 4) == 0 || strncmp(c->qemu_gdb, "unix:", 5) == 0)
+			add(b, "%s", c->qemu_gdb);
+		else if (!strchr(c->qemu_gdb, ':'))
+			add(b, "tcp:127.0.0.1:%s", c->qemu_gdb);
+		else
+			add(b, "tcp:%s", c->qemu_gdb);
+	}
+	if (c->qemu_icount) {
+		add(b, "-icount");
+		add(b, "%s", c->qemu_icount);
+	}
+	if (c->qemu_readconfig) {
+		add(b, "-readconfig");
+		add(b, "%s", c->qemu_readconfig);
+	}
+	STRV_FOREACH(a, c->qemu_extra_args)
+		add(b, "%s", *a);
+}
+
+int qemu_argv_build(const struct vm_config *c, const struct vm_paths *p, const struct qemu_host *host,
+		    char ***ret_argv, struct qemu_choice *choice, struct diag_list *diags)
+{
+	const struct arch_info *a = arch_find(c->arch);
+	struct argv_builder b = { 0 };
+	int r;
+
+	if (!a)
+		return diag_add(diags, c->path, 0, "unsupported arch '%s'", c->arch), -EINVAL;
+	r = choose_accel(c, host, &choice->kvm, diags);
+	if (r < 0)
+		return r;
+	if (c->qemu_binary)
+		snprintf(choice->binary, sizeof(choice->binary), "%s", c->qemu_binary);
+	else
+		snprintf(choice->binary, sizeof(choice->binary), "qemu-system-%s", a->arch);
+	add(&b, "%s", choice->binary);
+	add_machine(&b, c, a, choice->kvm, host);
+	add_control(&b, p, host);
+	r = add_firmware(&b, c, a, p, host, choice, diags);
+	if (r >= 0) {
+		add(&b, "-device");
+		add(&b, "virtio-rng-pci");
+		r = add_disks(&b, c, p, host);
+	}
+	if (r >= 0) {
+		add_boot(&b, c);
+		r = add_network(&b, c);
+	}
+	add_qemu_section(&b, c);
+	if (r >= 0)
+		r = b.error;
+	if (r < 0) {
+		strv_free(b.argv);
+		return r;
+	}
+	*ret_argv = b.argv;
+	return 0;
+}

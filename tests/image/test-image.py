@@ -1,0 +1,147 @@
+#!/usr/bin/env python3
+"""test-image.py - qvm-image against a real HTTP server on 127.0.0.1 (tests/image/server.py).
+
+Cases: a good download; a second start that transfers nothing; two VMs sharing
+one cached base; a checksum mismatch (refused, nothing cached); a dropped
+connection (resumed with Range, then verified); a 404; a SHA512SUMS file
+without the image's name; an overlay created then reused; a base never written;
+a data disk never overwritten; a missing base refused; reset.
+"""
+import hashlib
+import os
+import shutil
+import stat
+import subprocess
+import sys
+import tempfile
+
+failures = []
+
+
+def check(cond, what):
+    print(("ok   " if cond else "FAIL ") + what, flush=True)
+    if not cond:
+        failures.append(what)
+
+
+def main():
+    tool = os.path.abspath(sys.argv[1])
+    tmp = tempfile.mkdtemp(prefix="qvm-image-test.")
+    www = os.path.join(tmp, "www")
+    os.makedirs(www)
+    for d in ("etc", "state", "cache"):
+        os.makedirs(os.path.join(tmp, d))
+    data = os.urandom(4 * 1024 * 1024)  # a raw "image"
+    with open(os.path.join(www, "base.img"), "wb") as f:
+        f.write(data)
+    sha256 = hashlib.sha256(data).hexdigest()
+    sha512 = hashlib.sha512(data).hexdigest()
+    with open(os.path.join(www, "SHA512SUMS"), "w") as f:
+        f.write(f"{hashlib.sha512(b'x').hexdigest()}  other.img\n{sha512}  base.img\n")
+    with open(os.path.join(www, "NOSUCH512SUMS"), "w") as f:
+        f.write(f"{hashlib.sha512(b'x').hexdigest()}  other.img\n")
+    server = subprocess.Popen([sys.executable, os.path.join(os.path.dirname(__file__), "server.py"), www],
+                              stdout=subprocess.PIPE, text=True)
+    port = int(server.stdout.readline())
+    url = f"http://127.0.0.1:{port}"
+    env = dict(os.environ, QVM_CONFIG_DIR=os.path.join(tmp, "etc"), QVM_STATE_ROOT=os.path.join(tmp, "state"),
+               QVM_CACHE_DIR=os.path.join(tmp, "cache"))
+    for k in ("NOTIFY_SOCKET", "STATE_DIRECTORY", "CACHE_DIRECTORY"):
+        env.pop(k, None)
+    images = os.path.join(tmp, "cache", "images")
+
+    def vm(name, image, extra=""):
+        with open(os.path.join(tmp, "etc", name + ".ini"), "w") as f:
+            f.write(f"[image]\n{image}\n{extra}")
+        return subprocess.run([tool, name], env=env, capture_output=True, text=True)
+
+    def requests():
+        p = os.path.join(www, "requests.log")
+        return open(p).read().splitlines() if os.path.exists(p) else []
+
+    def cached():
+        return sorted(f for f in os.listdir(images)) if os.path.isdir(images) else []
+
+    try:
+        r = vm("a", f"source = {url}/base.img\nchecksum = sha256:{sha256}", "size = 64M\n")
+        check(r.returncode == 0, f"good download (stderr: {r.stderr.strip()[-300:]})")
+        base = [os.path.join(images, f) for f in cached() if f.endswith("-base.img")]
+        check(len(base) == 1 and open(base[0], "rb").read() == data, "the verified image is in the cache")
+        check(base and stat.S_IMODE(os.stat(base[0]).st_mode) == 0o444, "cached base is read-only (0444)")
+        disk = os.path.join(tmp, "state", "a", "disk.qcow2")
+        info = subprocess.run(["qemu-img", "info", "--output=json", disk], capture_output=True, text=True).stdout
+        check('"backing-filename-format": "raw"' in info and base[0] in info, "overlay backed by the cached base, format detected")
+        check('"virtual-size": 67108864' in info, "overlay grown to [image] size")
+        n, ino, base_mtime = len(requests()), os.stat(disk).st_ino, os.stat(base[0]).st_mtime_ns
+
+        r = vm("a", f"source = {url}/base.img\nchecksum = sha256:{sha256}", "size = 64M\n")
+        check(r.returncode == 0 and len(requests()) == n, "a second start transfers nothing")
+        check(os.stat(disk).st_ino == ino, "the overlay is reused, not re-created")
+
+        r = vm("b", f"source = {url}/base.img\nchecksum = sha256:{sha256}")
+        check(r.returncode == 0 and len(requests()) == n and len(cached()) == 2,
+              "a second VM with the same source shares the cached base (one file + its record)")
+
+        r = vm("bad", f"source = {url}/drop-once/base.img\nchecksum = sha256:{'0' * 64}")
+        check(r.returncode == 1 and "checksum mismatch" in r.stderr and sha256 in r.stderr and "0" * 64 in r.stderr,
+              "a checksum mismatch is refused, with expected and actual")
+        check(not any("drop-once" in f or f.startswith(".") for f in cached()), "nothing cached after a mismatch")
+
+        r = vm("resume", f"source = {url}/drop-once/base.img\nchecksum = sha256:{sha256}")
+        ranges = [l for l in requests() if l.startswith("/drop-once/") and "bytes=" in l]
+        check(r.returncode == 0 and len(ranges) >= 1,
+              f"a dropped connection resumes with Range (stderr: {r.stderr.strip()[-200:]})")
+        check(any(open(os.path.join(images, f), "rb").read() == data for f in cached() if f.endswith("base.img")
+                  and "drop" not in f), "and the resumed file is whole and verified")
+
+        r = vm("missing", f"source = {url}/nope.img\nchecksum = sha256:{sha256}")
+        check(r.returncode == 1 and "HTTP 404" in r.stderr, "a 404 is reported as such")
+
+        shutil.copy(os.path.join(www, "base.img"), os.path.join(www, "base2.img"))
+        r = vm("sums", f"source = {url}/base2.img\nchecksums = {url}/NOSUCH512SUMS")
+        check(r.returncode == 1 and "does not list base2.img" in r.stderr, "a SHA512SUMS without the image's name")
+        r = vm("sums2", f"source = {url}/base.img\nchecksums = {url}/SHA512SUMS")
+        check(r.returncode == 0, "a SHA512SUMS that lists it")
+        n = len(requests())
+        r = vm("sums2", f"source = {url}/base.img\nchecksums = {url}/SHA512SUMS")
+        check(r.returncode == 0 and len(requests()) == n, "checksums = is not fetched again on a warm start")
+
+        check(hashlib.sha256(open(base[0], "rb").read()).hexdigest() == sha256 and
+              os.stat(base[0]).st_mtime_ns == base_mtime, "the base image was never written")
+
+        r = vm("data", f"source = {url}/base.img\nchecksum = sha256:{sha256}", "[disk:data]\nsize = 16M\n")
+        data_disk = os.path.join(tmp, "state", "data", "data.qcow2")
+        with open(data_disk, "r+b") as f:
+            f.seek(1 << 20)
+            f.write(b"precious")
+        r = vm("data", f"source = {url}/base.img\nchecksum = sha256:{sha256}", "[disk:data]\nsize = 32M\n")
+        blob = open(data_disk, "rb").read()
+        check(r.returncode == 0 and b"precious" in blob, "a data disk is never overwritten")
+        r = subprocess.run([tool, "--reset", "data"], env=env, capture_output=True, text=True)
+        check(r.returncode == 0 and not os.path.exists(os.path.join(tmp, "state", "data", "disk.qcow2"))
+              and b"precious" in open(data_disk, "rb").read(), "reset discards the overlay, keeps data disks")
+
+        local = os.path.join(tmp, "local.img")
+        shutil.copy(os.path.join(www, "base.img"), local)
+        r = vm("local", f"source = {local}\nchecksum = sha256:{sha256}")
+        disk = os.path.join(tmp, "state", "local", "disk.qcow2")
+        ino = os.stat(disk).st_ino
+        os.rename(local, local + ".moved")
+        r = vm("local", f"source = {local}\nchecksum = sha256:{sha256}")
+        check(r.returncode == 1 and "is missing" in r.stderr and os.stat(disk).st_ino == ino,
+              "an overlay whose base is missing is an error, never re-created")
+        os.rename(local + ".moved", local)
+        with open(local, "r+b") as f:
+            f.write(b"corrupt")
+        os.unlink(disk)
+        r = vm("local", f"source = {local}\nchecksum = sha256:{sha256}")
+        check(r.returncode == 1 and "refusing to boot" in r.stderr and not os.path.exists(disk),
+              "a local base with the wrong checksum refuses to boot")
+    finally:
+        server.kill()
+        shutil.rmtree(tmp, ignore_errors=True)
+    sys.exit(1 if failures else 0)
+
+
+if __name__ == "__main__":
+    main()
