@@ -128,6 +128,8 @@ def tiny_vm(guest, description, autostart=False, ssh=None, after=None, restart=N
     if restart:
         vm.append(f"restart = {restart}")
     net = [f"mode = {mode or ('user' if ssh else 'none')}"]
+    if mode == "tap":
+        net.append("bridge = qvmbr0")
     if ssh:
         net.append(f"ssh = {ssh}")
     return ("[vm]\n" + "\n".join(vm) + "\n[network]\n" + "\n".join(net)
@@ -275,7 +277,8 @@ def scenario_qemu_crash(c):
     """h. kill -9 of QEMU: the unit fails with a clear message, restarts per policy, leaves nothing."""
     guest = c.tiny_guest()
     c.write("/etc/qvm/crash.ini", tiny_vm(guest, "restarting VM"))
-    c.write("/etc/qvm/once.ini", tiny_vm(guest, "VM that is not restarted", restart="no"))
+    # On a tap of its own (qvm-net up/down), so the crash must not leave the tap behind.
+    c.write("/etc/qvm/once.ini", tiny_vm(guest, "VM that is not restarted", restart="no", mode="tap"))
     c.boot()
     c.systemctl("start", "qvm@crash.service", "qvm@once.service", timeout=600)
     for vm in ("crash", "once"):
@@ -292,6 +295,8 @@ def scenario_qemu_crash(c):
            "qvm-launch says in the journal that QEMU was killed", text[-3000:])
     wait_console(c, "crash", BOOTED, count=2)
 
+    taps = c.run(["ip", "-o", "link", "show", "type", "tun"]).stdout
+    expect(taps.count(": ") >= 1, "qvm@once runs on a tap device", taps)
     [qemu] = qemu_pids(c, "once")
     c.run(["kill", "-9", str(qemu)])
     c.wait_until("qvm@once to fail", lambda: c.unit_property("qvm@once.service", "ActiveState")
@@ -380,6 +385,53 @@ def scenario_full_guest(c):
     expect(boots == 2, "poweroff of the host shut the guest down gracefully as well")
 
 
+TAP_PORT = 2223
+
+
+def scenario_tap_guest(c):
+    """Issue 6 in the real thing: a cloud-init guest in tap mode on qvm's bridge, its static
+    address from the seed, and host ssh through the 127.0.0.1 socket-proxyd forward."""
+    image = c.guest_image()
+    c.boot()
+    key, pubkey = c.ssh_keygen()
+    c.write("/etc/qvm/debtap.ini", f"""[vm]
+description = Debian cloud-init guest on a tap
+accel = tcg
+cpus = 2
+memory = 1G
+ready = ssh
+start-timeout = 10min
+[image]
+source = {image}
+[cloud-init]
+hostname = debtap
+user = dev
+ssh-authorized-key = {pubkey}
+[network]
+mode = tap
+bridge = qvmbr0
+address = 10.88.0.11/24
+gateway = 10.88.0.1
+ssh = {TAP_PORT}
+""")
+    c.systemctl("daemon-reload")
+    t0 = time.monotonic()
+    c.systemctl("start", "qvm@debtap.service", timeout=900)
+    log(f"systemctl start qvm@debtap returned after {time.monotonic() - t0:.1f}s")
+    r = c.ssh(key, TAP_PORT, "ip -4 -o addr show", check=False)
+    expect(r.returncode == 0, "tap mode: ssh -p PORT dev@127.0.0.1 works through the forward", r.stderr)
+    expect("10.88.0.11/24" in r.stdout, "the guest has the static address from the seed", r.stdout)
+    links = c.run(["ip", "-o", "link", "show", "qvm-debtap"], check=False).stdout
+    expect("master qvmbr0" in links, "its tap qvm-debtap is on qvmbr0", links)
+    sock = c.systemctl("is-active", f"qvm-fwd-debtap-{TAP_PORT}.socket", check=False).stdout.strip()
+    expect(sock == "active", f"the forward socket unit is active ({sock})")
+    c.systemctl("stop", "qvm@debtap.service", timeout=300)
+    links = c.run(["ip", "-o", "link", "show", "qvm-debtap"], check=False)
+    expect(links.returncode != 0, "the tap is gone after stop", links.stdout)
+    sock = c.systemctl("is-active", f"qvm-fwd-debtap-{TAP_PORT}.socket", check=False).stdout.strip()
+    expect(sock != "active", f"the forward stopped with the VM ({sock})")
+
+
 # name -> (function, Container() arguments)
 SCENARIOS = {
     "generator-reload": (scenario_generator_reload, {}),
@@ -389,6 +441,7 @@ SCENARIOS = {
     "poweroff": (scenario_poweroff, {}),
     "qemu-crash": (scenario_qemu_crash, {}),
     "full-guest": (scenario_full_guest, {"grace": 300}),
+    "tap-guest": (scenario_tap_guest, {"grace": 300}),
 }
 
 
