@@ -16,10 +16,15 @@
  * It must not:
  *   - change a bridge it did not create (a user's bridge is only attached to;
  *     when it is missing, that is an error, not something to create);
- *   - touch any other interface, route, firewall rule or sysctl;
+ *   - touch any other interface, route, firewall rule or sysctl; in
+ *     particular an interface that has the tap's name but is not a tun
+ *     device, or one named like qvm's bridge that is not a bridge, is an
+ *     error and left alone (up and down both check the kind first);
  *   - run anything: all changes go through rtnetlink and /dev/net/tun.
  * Every name and address is validated before use, and when "up" fails
  * half-way the tap it created is removed again, so nothing is left behind.
+ * "down" needs only the VM name, not its config: it also cleans up when the
+ * INI was edited or broken while the VM ran, or after a crash.
  */
 #include <errno.h>
 #include <grp.h>
@@ -50,6 +55,35 @@ static int tap_owner(uid_t *uid, gid_t *gid)
 	return 0;
 }
 
+/* Is interface @name missing (0), a tun/tap device (1), or something else (-EEXIST, logged)? */
+static int tap_state(const char *name)
+{
+	char kind[32];
+	int r = netdev_kind(name, kind);
+
+	if (r == -ENODEV)
+		return 0;
+	if (r < 0)
+		return log_error_errno(r, "cannot look up interface %s: %m", name);
+	if (strcmp(kind, "tun") != 0)
+		return log_error("interface %s exists and is not a tap (kind '%s'); not touching it", name, kind),
+		       -EEXIST;
+	return 1;
+}
+
+/* Is @bridge really a bridge (it exists)? Logs when not. */
+static int check_bridge_kind(const char *bridge)
+{
+	char kind[32];
+	int r = netdev_kind(bridge, kind);
+
+	if (r < 0)
+		return log_error_errno(r, "cannot look up bridge %s: %m", bridge);
+	if (strcmp(kind, "bridge") != 0)
+		return log_error("%s is not a bridge (kind '%s'); not touching it", bridge, kind), -EINVAL;
+	return 0;
+}
+
 /* Make sure bridge @bridge is there: qvm's own is created and configured, a user's must exist. */
 static int ensure_bridge(const char *bridge)
 {
@@ -59,11 +93,15 @@ static int ensure_bridge(const char *bridge)
 		if (!netdev_exists(bridge))
 			return log_error("bridge %s does not exist; create it, or use bridge = %s (qvm's own)", bridge,
 					 QVM_BRIDGE), -ENODEV;
-		return 0;
+		return check_bridge_kind(bridge);
 	}
 	r = netdev_bridge_create(bridge);
-	if (r >= 0)
-		r = netdev_add_address(bridge, QVM_BRIDGE_ADDRESS);
+	if (r < 0)
+		return log_error_errno(r, "cannot create bridge %s: %m", bridge);
+	r = check_bridge_kind(bridge);
+	if (r < 0)
+		return r;
+	r = netdev_add_address(bridge, QVM_BRIDGE_ADDRESS);
 	if (r >= 0)
 		r = netdev_set_up(bridge);
 	return r < 0 ? log_error_errno(r, "cannot set up bridge %s: %m", bridge) : 0;
@@ -84,6 +122,9 @@ static int net_up(const struct vm_config *c)
 	r = tap_owner(&uid, &gid);
 	if (r < 0)
 		return r;
+	r = tap_state(tap);
+	if (r < 0)
+		return r;
 	r = ensure_bridge(bridge);
 	if (r < 0)
 		return r;
@@ -102,12 +143,15 @@ static int net_up(const struct vm_config *c)
 	return 0;
 }
 
-/* down: remove the VM's tap (also after a crash; a missing tap is fine). */
-static int net_down(const struct vm_config *c)
+/* down: remove the tap of VM @name (also after a crash; a missing tap is fine). */
+static int net_down(const char *name)
 {
 	char tap[16];
-	int r = netdev_delete(vm_tap_name(c->name, tap));
+	int r = tap_state(vm_tap_name(name, tap));
 
+	if (r <= 0)
+		return r;
+	r = netdev_delete(tap);
 	if (r < 0)
 		return log_error_errno(r, "cannot remove tap %s: %m", tap);
 	return 0;
@@ -142,6 +186,12 @@ int main(int argc, char *argv[])
 	}
 	up = strcmp(argv[1], "up") == 0;
 	log_setup("qvm-net", 0);
+	if (!vm_name_valid(argv[2])) {
+		log_error("invalid VM name '%s'", argv[2]);
+		return 2;
+	}
+	if (!up)
+		return net_down(argv[2]) < 0 ? 1 : 0;
 	r = config_load(config_dir(), argv[2], &c, &diags);
 	diag_print(&diags, stderr, "");
 	if (r < 0)
@@ -150,6 +200,5 @@ int main(int argc, char *argv[])
 		log_info("VM %s does not use tap networking; nothing to do", c->name);
 		return 0;
 	}
-	r = up ? net_up(c) : net_down(c);
-	return r < 0 ? 1 : 0;
+	return net_up(c) < 0 ? 1 : 0;
 }

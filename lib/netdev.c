@@ -48,8 +48,8 @@ int netdev_tap_create(const char *name, uid_t uid, gid_t gid)
 	return 0;
 }
 
-/* Send one rtnetlink request @nlh and wait for its acknowledgement. */
-static int rtnl_request(struct nlmsghdr *nlh)
+/* Send one rtnetlink request @nlh, pass replies to @cb (may be NULL), wait for its acknowledgement. */
+static int rtnl_talk(struct nlmsghdr *nlh, mnl_cb_t cb, void *data)
 {
 	char buf[NL_BUFFER_SIZE];
 	struct mnl_socket *nl = mnl_socket_open(NETLINK_ROUTE);
@@ -71,7 +71,7 @@ static int rtnl_request(struct nlmsghdr *nlh)
 	if (mnl_socket_sendto(nl, nlh, nlh->nlmsg_len) < 0)
 		r = -errno;
 	while (r == 0 && (n = mnl_socket_recvfrom(nl, buf, sizeof(buf))) > 0) {
-		r = mnl_cb_run(buf, (size_t)n, seq, portid, NULL, NULL);
+		r = mnl_cb_run(buf, (size_t)n, seq, portid, cb, data);
 		if (r <= MNL_CB_STOP)
 			break;
 		r = 0;
@@ -79,6 +79,12 @@ static int rtnl_request(struct nlmsghdr *nlh)
 	r = r < 0 ? -errno : 0;
 	mnl_socket_close(nl);
 	return r;
+}
+
+/* Send one rtnetlink request @nlh and wait for its acknowledgement. */
+static int rtnl_request(struct nlmsghdr *nlh)
+{
+	return rtnl_talk(nlh, NULL, NULL);
 }
 
 /* Start an RTM_NEWLINK/RTM_DELLINK message for interface index @index (0: by name) in @buf. */
@@ -93,6 +99,40 @@ static struct nlmsghdr *link_msg(char *buf, int type, unsigned flags, unsigned i
 	ifm->ifi_family = AF_UNSPEC;
 	ifm->ifi_index = (int)index;
 	return nlh;
+}
+
+/* mnl_attr_parse_nested() callback: copy IFLA_INFO_KIND into @data (32 bytes). */
+static int linkinfo_kind(const struct nlattr *a, void *data)
+{
+	if (mnl_attr_get_type(a) == IFLA_INFO_KIND && mnl_attr_validate(a, MNL_TYPE_STRING) >= 0)
+		snprintf(data, 32, "%s", mnl_attr_get_str(a));
+	return MNL_CB_OK;
+}
+
+/* mnl_attr_parse() callback: descend into IFLA_LINKINFO. */
+static int link_attr_kind(const struct nlattr *a, void *data)
+{
+	if (mnl_attr_get_type(a) == IFLA_LINKINFO && mnl_attr_validate(a, MNL_TYPE_NESTED) >= 0)
+		mnl_attr_parse_nested(a, linkinfo_kind, data);
+	return MNL_CB_OK;
+}
+
+/* mnl_cb_run() callback for the RTM_NEWLINK reply to RTM_GETLINK. */
+static int link_reply_kind(const struct nlmsghdr *nlh, void *data)
+{
+	mnl_attr_parse(nlh, sizeof(struct ifinfomsg), link_attr_kind, data);
+	return MNL_CB_OK;
+}
+
+int netdev_kind(const char *name, char kind[static 32])
+{
+	char buf[NL_BUFFER_SIZE];
+	unsigned index = if_nametoindex(name);
+
+	kind[0] = '\0';
+	if (!index)
+		return -ENODEV;
+	return rtnl_talk(link_msg(buf, RTM_GETLINK, 0, index), link_reply_kind, kind);
 }
 
 int netdev_bridge_create(const char *name)

@@ -18,6 +18,14 @@ bool netdev_name_valid(const char *name);
 bool netdev_exists(const char *name);
 
 /**
+ * netdev_kind() - the kind of interface @name: "tun" (taps too), "bridge",
+ * "veth"...; "" for kinds without rtnetlink link info (physical devices)
+ * @kind: filled in (32 bytes)
+ * Return: 0, -ENODEV when there is no such interface, or negative errno
+ */
+int netdev_kind(const char *name, char kind[static 32]);
+
+/**
  * netdev_tap_create() - create persistent tap @name owned by @uid/@gid, so an
  * unprivileged QEMU of that user can open it (an existing tap is reused)
  * Return: 0, or negative errno

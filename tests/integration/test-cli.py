@@ -1,10 +1,12 @@
 #!/usr/bin/env python3
 """test-cli.py - the qvm command against a real systemd: list, status, start/stop/restart, logs, check, new, reset.
 
-Runs in a container of the integration harness (harness.py). The VMs' main process
+Runs in a container of the integration harness (harness.py). Most VMs' main process
 is replaced by a drop-in (Type=simple, a small program that logs "console" lines to
-the journal with QVM_VM=NAME the way qvm-launch does, then sleeps), so this test
-exercises qvm's sd-bus and sd-journal code, not QEMU.
+the journal with QVM_VM=NAME the way qvm-launch does, then sleeps), so that part
+exercises qvm's sd-bus and sd-journal code exactly. Then one real VM (the tiny
+guest under TCG, with the real qvm-launch): qvm start waits for ready, qvm logs
+shows its boot, qvm console types into its shell, qvm stop powers it off.
 """
 
 import json
@@ -13,6 +15,7 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from harness import Container, log, skip_unless_possible  # noqa: E402
+from scenarios import tiny_vm  # noqa: E402
 
 BOOT = "[vm]\naccel = tcg\nmemory = 256M\n[boot]\nkernel = /boot/vmlinuz-test\n"
 
@@ -99,7 +102,30 @@ def main():
                "new: the generator ran for the new VM", dropins)
         expect(states(c)["fresh"] == "inactive", "list: the new VM")
         qvm(c, "new", "fresh", rc=1)
+
+        real_vm(c)
     return 0
+
+
+def real_vm(c):
+    """The real launcher and QEMU: start waits for READY, logs, console, stop."""
+    c.write("/etc/qvm/real.ini", tiny_vm(c.tiny_guest(), "real tiny guest", ssh=2242))
+    c.systemctl("daemon-reload")
+    r = qvm(c, "start", "real")
+    expect(r.stdout.strip() == "start qvm@real.service: done", "start of a real VM: done once ready")
+    c.wait_until("the guest's boot in qvm logs", lambda: "qvm-tiny-guest: booted" in qvm(c, "logs", "real").stdout,
+                 timeout=120, interval=1)
+    st = qvm(c, "status", "real").stdout
+    expect("active (running)" in st and "Status: " in st, "status: running, with the launcher's STATUS=", st)
+    # Type into the guest's shell through the console socket, then detach with Ctrl-].
+    r = c.run(["qvm", "console", "real"], input="\necho qvm-cli-marker-$((6*7))\n\x1d", check=False)
+    expect(r.returncode == 0 and "Detached" in r.stderr, "console: attach and detach", r.stdout + r.stderr)
+    c.wait_until("the console command's output in qvm logs",
+                 lambda: "qvm-cli-marker-42" in qvm(c, "logs", "real").stdout, timeout=60, interval=1)
+    r = qvm(c, "stop", "real", )
+    expect(r.stdout.strip() == "stop qvm@real.service: done", "stop of a real VM: done")
+    c.wait_until("power-off in the logs",
+                 lambda: "qvm-tiny-guest: powering off" in qvm(c, "logs", "real").stdout, timeout=30)
 
 
 if __name__ == "__main__":
