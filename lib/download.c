@@ -14,6 +14,7 @@
 #include "macro.h"
 
 #define MAX_ATTEMPTS 5
+#define WRITEBACK_CHUNK (8 << 20)
 
 /* One transfer into a file (or memory), hashed as it goes. */
 struct transfer {
@@ -25,6 +26,7 @@ struct transfer {
 	const char *algo;
 	uint64_t offset;             /* bytes already in the file when this attempt started */
 	uint64_t received;           /* bytes received in this attempt */
+	uint64_t flushed;            /* bytes handed to writeback so far */
 	int write_errno;             /* why a write failed (ENOSPC, ...) */
 	bool checked_status;
 	download_progress_fn progress;
@@ -44,6 +46,7 @@ static int check_resume(struct transfer *t)
 	if (ftruncate(t->fd, 0) < 0 || lseek(t->fd, 0, SEEK_SET) < 0)
 		return -errno;
 	t->offset = 0;
+	t->flushed = 0;
 	hasher_free(t->hasher);
 	t->hasher = NULL;
 	return hasher_new(t->algo, &t->hasher);
@@ -78,6 +81,12 @@ static size_t on_data(char *data, size_t size, size_t n, void *userdata)
 	if (hasher_update(t->hasher, data, len) < 0)
 		return 0;
 	t->received += len;
+	/* start writeback as we go, so the fsync before the rename has little left to do */
+	if (t->offset + t->received - t->flushed >= WRITEBACK_CHUNK) {
+		sync_file_range(t->fd, (off64_t)t->flushed, (off64_t)(t->offset + t->received - t->flushed),
+				SYNC_FILE_RANGE_WRITE);
+		t->flushed = t->offset + t->received;
+	}
 	return len;
 }
 
