@@ -58,6 +58,8 @@ INNER_ENV = {
 }
 # Files a host install of qvm might have left that would leak into the container.
 STALE_PATHS = ["etc/qvm", "var/lib/qvm", "var/cache/qvm", "run/qvm"]
+# Held while a container is up: one at a time on the whole machine (see _take_machine_lock).
+MACHINE_LOCK = "/run/lock/qvm-container.lock"
 
 
 class HarnessError(Exception):
@@ -259,6 +261,7 @@ class Container:
         self.init = None
         self.console_log = None
         self._reaper = None
+        self._lock = None
         self.tmp = tempfile.mkdtemp(prefix=f"qvm-integ-{name}-", dir="/var/tmp")
         # A valid hostname: letters, digits and inner dashes only.
         tag = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")[:40]
@@ -403,6 +406,21 @@ class Container:
 
     # ---- boot --------------------------------------------------------------
 
+    def _take_machine_lock(self):
+        """Wait until no other container of any test run on this machine is up.
+
+        Without systemd as the host's PID 1, every nspawn container shares the caller's
+        cgroup, and two inner systemds trip over each other (219/CGROUP).  meson's
+        is_parallel=false only covers one test run; this lock covers every checkout.
+        The kernel drops it when this process dies, whatever the way.
+        """
+        self._lock = open(MACHINE_LOCK, "w")
+        try:
+            fcntl.flock(self._lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            log(f"waiting for {MACHINE_LOCK}: another container is up")
+            fcntl.flock(self._lock, fcntl.LOCK_EX)
+
     def boot(self, timeout=120, allow_degraded=False):
         """Boot systemd and wait until it is up; a degraded system is a failure unless allowed.
 
@@ -418,6 +436,7 @@ class Container:
         cmd += [f"--bind={b}" for b in self.binds]
         cmd += self.nspawn_args
         self.console_log = os.path.join(self.tmp, "console.log")
+        self._take_machine_lock()
         log(f"booting container {self.machine} in {self.tmp}")
         self.nspawn = subprocess.Popen(cmd, stdin=subprocess.DEVNULL,
                                        stdout=open(self.console_log, "w"), stderr=subprocess.STDOUT,
@@ -558,6 +577,9 @@ class Container:
             if self.nspawn:
                 with contextlib.suppress(Exception):
                     self.nspawn.wait(timeout=5)
+            if self._lock:
+                self._lock.close()
+                self._lock = None
             self.init = None
             if self._reaper:
                 self._reaper.stdin.close()
