@@ -65,6 +65,8 @@ static const struct key_def key_table[] = {
 	  "When systemctl start returns: started, ssh or cloud-init; default: ssh when the VM has an ssh endpoint, else started." },
 	{ "vm", "restart", KEY_ENUM, VM(restart), "on-failure", restart_choices, 0, 0, 0,
 	  "Restart= policy: a guest poweroff is a success, a QEMU crash a failure." },
+	{ "vm", "ephemeral", KEY_BOOL, VM(ephemeral), "no", NULL, 0, 0, 0,
+	  "Throwaway VM: the system disk is an overlay in the runtime directory (in RAM under /run), discarded at stop." },
 
 	/* [image] */
 	{ "image", "source", KEY_STRING, VM(image_source), NULL, NULL, 0, 0, 0,
@@ -85,6 +87,8 @@ static const struct key_def key_table[] = {
 	  "Format of the extra disk: qcow2 or raw." },
 	{ "disk", "path", KEY_PATH, DISK(path), NULL, NULL, 0, 0, 0,
 	  "Where the extra disk lives; default: NAME.FORMAT in the VM's state directory." },
+	{ "disk", "ephemeral", KEY_BOOL, DISK(ephemeral), "no", NULL, 0, 0, 0,
+	  "Writes go to an overlay in the runtime directory, discarded at stop; the disk itself stays unchanged." },
 
 	/* [cloud-init] */
 	{ "cloud-init", "hostname", KEY_STRING, VM(ci_hostname), NULL, NULL, 0, 0, 0,
@@ -151,6 +155,8 @@ static const struct key_def key_table[] = {
 	  "Value of QEMU's -icount option, for example shift=auto (TCG only)." },
 	{ "qemu", "readconfig", KEY_PATH, VM(qemu_readconfig), NULL, NULL, 0, 0, 0,
 	  "A QEMU -readconfig file passed through." },
+	{ "qemu", "monitor-group", KEY_STRING, VM(qemu_monitor_group), NULL, NULL, 0, 0, 0,
+	  "Group whose members may use qvm monitor, qmp, snapshot and disk grow besides root; default: root only." },
 };
 
 static const char *const known_sections[] = {
@@ -996,6 +1002,9 @@ static void validate_vm(struct parse_state *st)
 				PROBLEM_AT(st, where(st, "vm", i ? "requires" : "after"),
 					   "VM %s cannot wait for itself", *s);
 		}
+	if (c->qemu_monitor_group && !name_valid(c->qemu_monitor_group, 32))
+		PROBLEM_AT(st, where(st, "qemu", "monitor-group"),
+			   "invalid group name '%s': at most 32 letters, digits, '_', '.' and '-'", c->qemu_monitor_group);
 	if (c->ready == READY_CLOUD_INIT && !c->has_cloud_init)
 		PROBLEM_AT(st, where(st, "vm", "ready"), "ready = cloud-init needs a [cloud-init] section");
 }

@@ -26,6 +26,7 @@ struct disk_config {
 	char *path;      /* existing or wanted location; NULL = in the state dir */
 	unsigned line;   /* line of the section header, for diagnostics */
 	char *file;      /* file that declared the section */
+	bool ephemeral;  /* changes go to an overlay in the runtime dir, gone at stop */
 };
 
 /*
@@ -54,6 +55,7 @@ struct vm_config {
 	uint64_t shutdown_timeout;/* usec */
 	int ready;                /* enum ready_mode */
 	int restart;              /* enum restart_policy */
+	bool ephemeral;           /* the system disk is an overlay in the runtime dir, gone at stop */
 
 	/* [image] */
 	char *image_source;       /* URL or local path of the base image */
@@ -103,6 +105,7 @@ struct vm_config {
 	char *qemu_icount;
 	char *qemu_readconfig;
 	char *qemu_binary;        /* override qemu-system-<arch> */
+	char *qemu_monitor_group; /* group that may use the monitor socket besides root; NULL = root only */
 };
 
 enum key_type {

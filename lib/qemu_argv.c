@@ -282,6 +282,12 @@ static void add_control(struct argv_builder *b, const struct vm_paths *p, const 
 	}
 	add(b, "-mon");
 	add(b, "chardev=qmp,mode=control");
+	if (host->monitor_listen_fd > 0) { /* the administrator's own QMP; the launcher's events stay its own */
+		add(b, "-chardev");
+		add(b, "socket,id=monitor,fd=%d,server=on,wait=off", host->monitor_listen_fd);
+		add(b, "-mon");
+		add(b, "chardev=monitor,mode=control");
+	}
 }
 
 /* UEFI: read-only code and the VM's own vars as pflash; BIOS: nothing (QEMU's default). */
@@ -332,7 +338,7 @@ static int add_disks(struct argv_builder *b, const struct vm_config *c, const st
 	char path[4096], id[32], serial[32];
 
 	if (c->image_source || c->image_disk)
-		add_virtio_disk(b, "disk0", p->disk, host->disk_format ? host->disk_format : "qcow2",
+		add_virtio_disk(b, "disk0", p->disk, host->disk_format && !c->ephemeral ? host->disk_format : "qcow2",
 				",discard=unmap", ",bootindex=1");
 	for (size_t i = 0; i < c->n_disks; i++) {
 		if (vm_disk_path(p, &c->disks[i], path) < 0)
@@ -340,7 +346,8 @@ static int add_disks(struct argv_builder *b, const struct vm_config *c, const st
 		snprintf(id, sizeof(id), "data%zu", i);
 		/* the guest finds it as /dev/disk/by-id/virtio-NAME (a serial holds 20 bytes; names have no commas) */
 		snprintf(serial, sizeof(serial), ",serial=%.20s", c->disks[i].name);
-		add_virtio_disk(b, id, path, config_enum_name("disk", "format", c->disks[i].format),
+		add_virtio_disk(b, id, path,
+				c->disks[i].ephemeral ? "qcow2" : config_enum_name("disk", "format", c->disks[i].format),
 				",discard=unmap", serial);
 	}
 	if (c->has_cloud_init)

@@ -19,6 +19,7 @@ struct qemu_host {
 	bool sandbox;             /* this QEMU supports -sandbox */
 	int qmp_listen_fd;        /* >= 0: a listening unix socket QEMU inherits for QMP;
 				     < 0: QEMU listens on paths->qmp_socket itself */
+	int monitor_listen_fd;    /* > 0: a second QMP monitor QEMU inherits (qvm monitor/qmp); else none */
 	const char *disk_format;  /* format of paths->disk as detected by the caller
 				     (qvm-image makes qcow2; [image] disk may be raw); NULL = qcow2 */
 	/* The guest's serial console is QEMU's stdin/stdout (-chardev stdio):

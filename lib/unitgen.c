@@ -213,6 +213,8 @@ int unitgen_dropin(const struct vm_config *c, const struct unitgen_paths *paths,
 	fprintf(f, "TimeoutStartSec=%s\n", format_duration(span, sizeof(span), c->start_timeout));
 	fprintf(f, "TimeoutStopSec=%s\n", format_duration(span, sizeof(span), stop_timeout(c)));
 	fprintf(f, "Restart=%s\n", config_enum_name("vm", "restart", c->restart));
+	if (c->qemu_monitor_group) /* validated: a plain group name; see listen_monitor() in the launcher */
+		fprintf(f, "SupplementaryGroups=%s\nRuntimeDirectoryMode=0751\n", c->qemu_monitor_group);
 	if (c->net_mode == NET_TAP)
 		fprintf(f, "ExecStartPre=+%s/qvm-net up %%i\n", paths->libexecdir);
 	if (config_uses_image(c))
