@@ -185,6 +185,19 @@ static bool name_valid(const char *s, size_t max)
 	return true;
 }
 
+/* Is @s a unit name systemd accepts: [A-Za-z0-9:_.\\@-], a non-empty stem, under 256 bytes? */
+static bool unit_name_valid(const char *s)
+{
+	const char *dot = strrchr(s, '.');
+
+	if (!dot || dot == s || strlen(s) >= 256)
+		return false;
+	for (; *s; s++)
+		if (!isalnum((unsigned char)*s) && !strchr(":-_.\\@", *s))
+			return false;
+	return true;
+}
+
 bool vm_name_valid(const char *name)
 {
 	return name_valid(name, QVM_NAME_MAX);
@@ -458,14 +471,38 @@ key_line:
 			 strv_length(st->long_values) - 1);
 }
 
+/* The first control character of the @n bytes at @s (a final "\n" or "\r\n" and tabs allowed), or -1. */
+static int find_control(const char *s, size_t n)
+{
+	if (n && s[n - 1] == '\n')
+		n--;
+	if (n && s[n - 1] == '\r')
+		n--;
+	for (size_t i = 0; i < n; i++)
+		if (((unsigned char)s[i] < 0x20 && s[i] != '\t') || s[i] == 0x7f)
+			return (unsigned char)s[i];
+	return -1;
+}
+
 /* inih reader: one whole line per call, prepared by prepare_line(). */
 static char *read_line(char *out, int size, void *stream)
 {
 	struct parse_state *st = stream;
+	ssize_t n = getline(&st->buffer, &st->buffer_size, st->file);
+	int ctl;
 
-	if (getline(&st->buffer, &st->buffer_size, st->file) < 0)
+	if (n < 0)
 		return NULL;
 	st->line++;
+	ctl = find_control(st->buffer, (size_t)n);
+	if (ctl >= 0) {
+		/* A CR ends a line in a unit file, and 0x01 is our long-line mark: never pass one on. */
+		PROBLEM(st, st->line, "control character 0x%02x in the line; values cannot hold control characters",
+			ctl);
+		st->have_key = false;
+		snprintf(out, (size_t)size, "\n");
+		return out;
+	}
 	prepare_line(st, st->buffer, out, size);
 	return out;
 }
@@ -587,6 +624,27 @@ static int out_of_range(struct parse_state *st, const struct key_def *k, const c
 	return -ERANGE;
 }
 
+/*
+ * What is wrong with absolute path @p, or NULL. Paths reach unit files
+ * (ReadWritePaths=, LoadCredential=) and QEMU: systemd wants them normalized,
+ * and a trailing backslash would continue the unit file's line.
+ */
+static const char *path_problem(const char *p)
+{
+	size_t n = strlen(p);
+
+	if (strstr(p, "//") || strstr(p, "/./") || strstr(p, "/../") ||
+	    (n >= 2 && strcmp(p + n - 2, "/.") == 0) || (n >= 3 && strcmp(p + n - 3, "/..") == 0))
+		return "write the path without '//', '.' or '..' components";
+	if (n > 1 && p[n - 1] == '/')
+		return "name a file: remove the trailing '/'";
+	if (p[n - 1] == '\\')
+		return "a path cannot end in a backslash";
+	if (n >= 4096)
+		return "the path is too long";
+	return NULL;
+}
+
 /* Parse @value by the key's type into @field; reports problems. */
 static int field_set(struct parse_state *st, const struct key_def *k, void *field, const char *value)
 {
@@ -607,6 +665,10 @@ static int field_set(struct parse_state *st, const struct key_def *k, void *fiel
 	case KEY_PATH:
 		if (value[0] != '/') {
 			PROBLEM(st, st->line, "%s = %s: expected an absolute path (starting with '/')", k->name, value);
+			return -EINVAL;
+		}
+		if (path_problem(value)) {
+			PROBLEM(st, st->line, "%s = %s: %s", k->name, value, path_problem(value));
 			return -EINVAL;
 		}
 		free(*(char **)field);
@@ -741,6 +803,8 @@ static const char *resolve_value(struct parse_state *st, const char *value, char
 	if (value[0] != LONG_VALUE_MARK)
 		return value;
 	idx = strtoul(value + 1, NULL, 10);
+	if (idx >= strv_length(st->long_values))   /* read_line() lets no 0x01 through; stay safe anyway */
+		return "";
 	copy = strdup(st->long_values[idx]);
 	if (!copy)
 		return NULL;
@@ -989,9 +1053,9 @@ static void validate_vm(struct parse_state *st)
 			char unit[256];
 
 			vm_unit_name(*s, unit);
-			if (strcmp(unit, *s) != 0 && !vm_name_valid(*s))  /* a bare name must be a VM */
+			if (strcmp(unit, *s) != 0 ? !vm_name_valid(*s) : !unit_name_valid(*s))
 				PROBLEM_AT(st, where(st, "vm", i ? "requires" : "after"),
-					   "'%s' is neither a VM name nor a unit name", *s);
+					   "'%s' is neither a VM name nor a unit name (letters, digits and \":-_.\\@\" only)", *s);
 			else if (strcmp(*s, c->name) == 0)
 				PROBLEM_AT(st, where(st, "vm", i ? "requires" : "after"),
 					   "VM %s cannot wait for itself", *s);
@@ -1053,6 +1117,9 @@ static void validate_cloud_init(struct parse_state *st)
 		if ((*f)[0] != '/')
 			PROBLEM_AT(st, where(st, "cloud-init", "ssh-authorized-keys-file"),
 				   "ssh-authorized-keys-file = %s: expected an absolute path", *f);
+		else if (path_problem(*f))
+			PROBLEM_AT(st, where(st, "cloud-init", "ssh-authorized-keys-file"),
+				   "ssh-authorized-keys-file = %s: %s", *f, path_problem(*f));
 	STRV_FOREACH(k, c->ci_ssh_authorized_keys)
 		if (!strstr(*k, "ssh-") && !strstr(*k, "ecdsa-") && !strstr(*k, "sk-"))
 			PROBLEM_AT(st, where(st, "cloud-init", "ssh-authorized-key"),
