@@ -658,9 +658,13 @@ int launch_vm(const struct vm_config *c)
 		return 1;
 	qemu_host_probe(&host);
 	if (c->image_source || c->image_disk) {
-		host.disk_format = qemu_disk_format(l.paths.disk);
-		if (!host.disk_format)
-			return log_error_errno(errno, "cannot read the VM's disk %s: %m", l.paths.disk), 1;
+		r = vm_disk_format(c, &l.paths, &host.disk_format);
+		if (r == -EBADMSG)
+			return log_error("%s/disk.format is damaged: write qcow2 or raw into it, or set [image] disk-format",
+					 l.paths.state_dir), 1;
+		if (r < 0)
+			return log_error_errno(r, "cannot learn the format of the VM's disk %s: %s", l.paths.disk,
+					       strerror(-r)), 1;
 	}
 	sigemptyset(&mask);
 	sigaddset(&mask, SIGCHLD);

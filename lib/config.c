@@ -28,6 +28,7 @@ static const char *const ready_choices[] = { "started", "ssh", "cloud-init", NUL
 static const char *const restart_choices[] = { "no", "on-failure", "always", NULL };
 static const char *const net_mode_choices[] = { "user", "tap", "none", NULL };
 static const char *const disk_format_choices[] = { "qcow2", "raw", NULL };
+static const char *const image_disk_format_choices[] = { "auto", "qcow2", "raw", NULL };
 
 #define VM(f) offsetof(struct vm_config, f)
 #define DISK(f) offsetof(struct disk_config, f)
@@ -77,6 +78,8 @@ static const struct key_def key_table[] = {
 	  "Size the VM's own copy-on-write disk grows to; default: the base image's size." },
 	{ "image", "disk", KEY_PATH, VM(image_disk), NULL, NULL, 0, 0, 0,
 	  "An existing writable disk image used directly, instead of source." },
+	{ "image", "disk-format", KEY_ENUM, VM(image_disk_format), "auto", image_disk_format_choices, 0, 0, 0,
+	  "Format of disk: qcow2 or raw; auto: read from the disk once, at the first start, and recorded." },
 
 	/* [disk:NAME] */
 	{ "disk", "size", KEY_SIZE, DISK(size), NULL, NULL, MIB, 0, 0,

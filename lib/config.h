@@ -16,6 +16,7 @@ enum firmware { FIRMWARE_AUTO, FIRMWARE_BIOS, FIRMWARE_UEFI };
 enum ready_mode { READY_STARTED, READY_SSH, READY_CLOUD_INIT };
 enum net_mode { NET_USER, NET_TAP, NET_NONE };
 enum disk_format { DISK_QCOW2, DISK_RAW };
+enum image_disk_format { IMAGE_DISK_AUTO, IMAGE_DISK_QCOW2, IMAGE_DISK_RAW };
 enum restart_policy { RESTART_NO, RESTART_ON_FAILURE, RESTART_ALWAYS };
 
 /* One [disk:NAME] section: an extra data disk. */
@@ -61,6 +62,7 @@ struct vm_config {
 	char *image_checksums;    /* URL of SHA256SUMS / SHA512SUMS */
 	uint64_t image_size;      /* the VM's own disk grows to this; 0 = base size */
 	char *image_disk;         /* an existing writable disk, used directly */
+	int image_disk_format;    /* enum image_disk_format */
 
 	/* [disk:NAME] */
 	struct disk_config *disks;
