@@ -309,6 +309,24 @@ static int on_stop_timer(sd_event_source *s, uint64_t usec, void *userdata)
 	return 0;
 }
 
+static int connect_qmp(struct launcher *l);
+
+/* Drop a dead QMP connection and connect again. */
+static int reconnect_qmp(struct launcher *l)
+{
+	int r;
+
+	log_info("QMP connection lost; connecting again");
+	l->qmp_source = sd_event_source_disable_unref(l->qmp_source);
+	l->qmp = qmp_free(l->qmp);
+	r = connect_qmp(l);
+	if (r < 0) {
+		l->qmp = qmp_free(l->qmp);
+		return r;
+	}
+	return sd_event_add_io(l->event, &l->qmp_source, qmp_fd(l->qmp), EPOLLIN, on_qmp, l);
+}
+
 /* Begin the graceful stop: STOPPING=1, ACPI power button, and a timer for what follows. */
 static void begin_stop(struct launcher *l, const char *why)
 {
@@ -321,8 +339,11 @@ static void begin_stop(struct launcher *l, const char *why)
 	       (unsigned long long)(l->c->shutdown_timeout / USEC_PER_SEC));
 	log_info("SIG%s: pressing the ACPI power button (system_powerdown), waiting up to %llus", why,
 		 (unsigned long long)(l->c->shutdown_timeout / USEC_PER_SEC));
-	if (!l->qmp || qmp_run(l, "system_powerdown") < 0)
-		l->stop_stage = 2, kill(l->qemu_pid, SIGTERM);
+	if (!l->qmp || qmp_run(l, "system_powerdown") < 0) {
+		/* QMP hung up (QEMU accepts a new client on its listener): the guest still gets ACPI. */
+		if (reconnect_qmp(l) < 0 || qmp_run(l, "system_powerdown") < 0)
+			l->stop_stage = 2, kill(l->qemu_pid, SIGTERM);
+	}
 	sd_event_add_time_relative(l->event, &l->stop_timer, CLOCK_MONOTONIC,
 				   l->stop_stage == 1 ? l->c->shutdown_timeout : QUIT_GRACE_USEC, 0,
 				   on_stop_timer, l);
@@ -515,6 +536,7 @@ __attribute__((noreturn)) static void exec_qemu(char **argv, int console_fd, int
 		_exit(1); /* the launcher is already gone */
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
+	signal(SIGPIPE, SIG_DFL);   /* the launcher ignores it; QEMU chooses for itself */
 	if (dup2(console_fd, STDIN_FILENO) < 0 || dup2(console_fd, STDOUT_FILENO) < 0 ||
 	    dup2(qmp_fd, QEMU_QMP_FD) < 0)
 		_exit(1);
@@ -650,6 +672,7 @@ int launch_vm(const struct vm_config *c)
 
 	for (int i = 0; i < MAX_CONSOLE_CLIENTS; i++)
 		l.clients[i].fd = -1;
+	signal(SIGPIPE, SIG_IGN);   /* a peer that hangs up (QMP, a console client) is an error return, not death */
 	snprintf(l.ident, sizeof(l.ident), "qvm-console");
 	l.use_journal = getenv("JOURNAL_STREAM") != NULL;
 	if (!config_ssh_endpoint(c, l.ssh_host, &l.ssh_port))
