@@ -15,6 +15,7 @@
 #include <sys/utsname.h>
 
 #include "macro.h"
+#include "qemu_argv.h"
 #include "strv.h"
 #include "values.h"
 
@@ -28,6 +29,8 @@ static const char *const ready_choices[] = { "started", "ssh", "cloud-init", NUL
 static const char *const restart_choices[] = { "no", "on-failure", "always", NULL };
 static const char *const net_mode_choices[] = { "user", "tap", "none", NULL };
 static const char *const disk_format_choices[] = { "qcow2", "raw", NULL };
+static const char *const display_choices[] = { "none", "vnc", NULL };
+static const char *const disk_bus_choices[] = { "auto", "virtio", "scsi", "sata", "ide", "sd", NULL };
 
 #define VM(f) offsetof(struct vm_config, f)
 #define DISK(f) offsetof(struct disk_config, f)
@@ -63,6 +66,12 @@ static const struct key_def key_table[] = {
 	  "How long the guest gets to power off after ACPI powerdown before it is forced off." },
 	{ "vm", "ready", KEY_ENUM, VM(ready), NULL, ready_choices, 0, 0, 0,
 	  "When systemctl start returns: started, ssh or cloud-init; default: ssh when the VM has an ssh endpoint, else started." },
+	{ "vm", "display", KEY_ENUM, VM(display), "none", display_choices, 0, 0, 0,
+	  "none, or vnc: a VGA device and a VNC server on a unix socket in the runtime dir (or 127.0.0.1, see vnc-port); qvm display NAME says how to connect." },
+	{ "vm", "vnc-port", KEY_INT, VM(vnc_port), "0", NULL, 0, 65535, 0,
+	  "display = vnc: listen on 127.0.0.1:PORT (5900 or above) instead of the unix socket RUNTIME_DIR/vnc.sock; 0: the socket." },
+	{ "vm", "disk-bus", KEY_ENUM, VM(disk_bus), "auto", disk_bus_choices, 0, 0, 0,
+	  "Bus of the VM's disks: virtio, scsi, sata, ide or sd (boards with an SD slot); auto: the machine's own (virtio on q35, pc and virt, scsi on versatilepb, sd on raspi*)." },
 	{ "vm", "restart", KEY_ENUM, VM(restart), "on-failure", restart_choices, 0, 0, 0,
 	  "Restart= policy: a guest poweroff is a success, a QEMU crash a failure." },
 
@@ -127,6 +136,8 @@ static const struct key_def key_table[] = {
 	  "Default gateway for a static address." },
 	{ "network", "dns", KEY_LIST, VM(net_dns), NULL, NULL, 0, 0, ',',
 	  "DNS servers for a static address." },
+	{ "network", "model", KEY_STRING, VM(net_model), NULL, NULL, 0, 0, 0,
+	  "NIC model: virtio, e1000, rtl8139, usb-net, or a board's own (smc91c111, lan9118); default: the machine's (virtio, smc91c111 on versatilepb, usb-net on raspi*)." },
 	{ "network", "mac", KEY_STRING, VM(net_mac), NULL, NULL, 0, 0, 0,
 	  "Guest MAC address; default: derived from the VM name (52:54:00:xx:xx:xx)." },
 
@@ -138,7 +149,9 @@ static const struct key_def key_table[] = {
 	{ "boot", "append", KEY_STRING, VM(boot_append), NULL, NULL, 0, 0, 0,
 	  "Kernel command line for direct kernel boot." },
 	{ "boot", "cdrom", KEY_PATH, VM(boot_cdrom), NULL, NULL, 0, 0, 0,
-	  "ISO image attached as a read-only CD-ROM (installer media)." },
+	  "ISO image attached as a read-only CD-ROM (installer media); with [image] size and no source, the CD boots until the guest first reboots or powers off itself, then the disk." },
+	{ "boot", "dtb", KEY_PATH, VM(boot_dtb), NULL, NULL, 0, 0, 0,
+	  "Device tree blob for direct kernel boot (ARM boards)." },
 
 	/* [qemu] */
 	{ "qemu", "binary", KEY_PATH, VM(qemu_binary), NULL, NULL, 0, 0, 0,
@@ -146,7 +159,9 @@ static const struct key_def key_table[] = {
 	{ "qemu", "extra-args", KEY_LIST, VM(qemu_extra_args), NULL, NULL, 0, 0, ' ',
 	  "Extra QEMU arguments, split at blanks (no shell quoting); repeatable." },
 	{ "qemu", "gdb", KEY_STRING, VM(qemu_gdb), NULL, NULL, 0, 0, 0,
-	  "Address of QEMU's gdb stub, for example 127.0.0.1:1234." },
+	  "QEMU's gdb stub: PORT or 127.0.0.1:PORT (loopback only), or unix for RUNTIME_DIR/gdb.sock (mode 0600)." },
+	{ "qemu", "gdb-wait", KEY_BOOL, VM(qemu_gdb_wait), "no", NULL, 0, 0, 0,
+	  "Start paused until a debugger continues (-S); the unit is ready at once; the stub defaults to gdb = unix." },
 	{ "qemu", "icount", KEY_STRING, VM(qemu_icount), NULL, NULL, 0, 0, 0,
 	  "Value of QEMU's -icount option, for example shift=auto (TCG only)." },
 	{ "qemu", "readconfig", KEY_PATH, VM(qemu_readconfig), NULL, NULL, 0, 0, 0,
@@ -1023,15 +1038,77 @@ static void validate_storage(struct parse_state *st)
 	else if (c->image_source && source_is_remote(c->image_source) && !c->image_checksum && !c->image_checksums)
 		PROBLEM_AT(st, where(st, "image", "source"),
 			   "a downloaded image must be verified: add checksum = sha512:HEX or checksums = URL");
-	if ((c->image_checksum || c->image_checksums || c->image_size) && !c->image_source && !c->image_disk)
-		PROBLEM_AT(st, where(st, "image", NULL), "[image] needs source (or disk)");
+	if ((c->image_checksum || c->image_checksums || (c->image_size && !c->boot_cdrom)) && !c->image_source &&
+	    !c->image_disk)
+		PROBLEM_AT(st, where(st, "image", NULL),
+			   "[image] needs source (or disk); a blank disk to install on needs size and [boot] cdrom");
 	for (size_t i = 0; i < c->n_disks; i++)
 		if (!c->disks[i].size && !c->disks[i].path)
 			PROBLEM_AT(st, ((struct location){ c->disks[i].file, c->disks[i].line }),
 				   "[disk:%s] needs size (or path of an existing disk)", c->disks[i].name);
-	if ((c->boot_initrd || c->boot_append) && !c->boot_kernel)
-		PROBLEM_AT(st, where(st, "boot", c->boot_initrd ? "initrd" : "append"),
-			   "initrd and append need kernel");
+	if ((c->boot_initrd || c->boot_append || c->boot_dtb) && !c->boot_kernel)
+		PROBLEM_AT(st, where(st, "boot", c->boot_initrd ? "initrd" : c->boot_append ? "append" : "dtb"),
+			   "initrd, append and dtb need kernel");
+}
+
+/* Is @s a gdb stub address qvm accepts: PORT, 127.0.0.1:PORT, localhost:PORT, [::1]:PORT (tcp: prefix optional), or unix? */
+static bool gdb_address_valid(const char *s)
+{
+	static const char *const hosts[] = { "127.0.0.1:", "localhost:", "[::1]:" };
+	const char *port = s;
+	char *end;
+	long v;
+
+	if (strcmp(s, "unix") == 0)
+		return true;
+	if (strncmp(port, "tcp:", 4) == 0)
+		port += 4;
+	for (size_t i = 0; i < ELEMENTSOF(hosts); i++)
+		if (strncmp(port, hosts[i], strlen(hosts[i])) == 0)
+			port += strlen(hosts[i]);
+	errno = 0;
+	v = strtol(port, &end, 10);
+	return *port && !*end && errno == 0 && v > 0 && v <= 65535;
+}
+
+/* Is @s a NIC model name QEMU can take as a property value: [a-z0-9][a-z0-9_-]*, short? */
+static bool nic_model_valid(const char *s)
+{
+	if (!*s || strlen(s) > 32 || !isalnum((unsigned char)*s))
+		return false;
+	for (; *s; s++)
+		if (!islower((unsigned char)*s) && !isdigit((unsigned char)*s) && *s != '-' && *s != '_')
+			return false;
+	return true;
+}
+
+/* Check [vm] display and machine, [network] model and [qemu]: what QEMU would refuse, said before it runs. */
+static void validate_devices(struct parse_state *st)
+{
+	struct vm_config *c = st->config;
+	const char *owner = c->machine ? qemu_machine_arch(c->machine) : NULL;
+	const char *arch = c->arch ? c->arch : config_host_arch();
+
+	if (c->vnc_port && c->display != DISPLAY_VNC)
+		PROBLEM_AT(st, where(st, "vm", "vnc-port"), "vnc-port needs display = vnc");
+	if (c->vnc_port && c->vnc_port < 5900)
+		PROBLEM_AT(st, where(st, "vm", "vnc-port"), "vnc-port = %lld: VNC ports start at 5900",
+			   (long long)c->vnc_port);
+	if (owner && !qemu_machine_fits(c->machine, arch))
+		PROBLEM_AT(st, where(st, "vm", "machine"),
+			   "machine %s is an %s machine; qemu-system-%s does not have it (set arch = %s, or another machine)",
+			   c->machine, owner, arch, owner);
+	if (c->net_model && !nic_model_valid(c->net_model))
+		PROBLEM_AT(st, where(st, "network", "model"),
+			   "invalid NIC model '%s': expected a name such as virtio, e1000, rtl8139, usb-net or smc91c111",
+			   c->net_model);
+	if (c->qemu_gdb && !gdb_address_valid(c->qemu_gdb))
+		PROBLEM_AT(st, where(st, "qemu", "gdb"),
+			   "invalid gdb '%s': the stub gives full control of the guest, so it listens only on loopback: PORT, 127.0.0.1:PORT, [::1]:PORT, or unix",
+			   c->qemu_gdb);
+	if (c->qemu_icount && c->accel == ACCEL_KVM)
+		PROBLEM_AT(st, where(st, "qemu", "icount"),
+			   "icount works only with TCG (QEMU refuses -icount with KVM): set accel = tcg (or auto, which then picks tcg)");
 }
 
 /* Check [cloud-init] values. */
@@ -1209,6 +1286,7 @@ static void validate(struct parse_state *st)
 	validate_storage(st);
 	validate_cloud_init(st);
 	validate_network(st);
+	validate_devices(st);
 }
 
 int config_load_file(const char *path, struct vm_config **ret, struct diag_list *diags)
@@ -1336,7 +1414,17 @@ const char *config_enum_name(const char *section, const char *key, int value)
 
 bool config_uses_image(const struct vm_config *c)
 {
-	return c->image_source || c->image_disk || c->n_disks > 0;
+	return c->image_source || c->image_disk || c->n_disks > 0 || config_blank_disk(c);
+}
+
+bool config_blank_disk(const struct vm_config *c)
+{
+	return c->image_size && !c->image_source && !c->image_disk && c->boot_cdrom;
+}
+
+bool config_has_system_disk(const struct vm_config *c)
+{
+	return c->image_source || c->image_disk || config_blank_disk(c);
 }
 
 bool config_ssh_endpoint(const struct vm_config *c, char host[static 64], int *port)

@@ -16,6 +16,8 @@ enum firmware { FIRMWARE_AUTO, FIRMWARE_BIOS, FIRMWARE_UEFI };
 enum ready_mode { READY_STARTED, READY_SSH, READY_CLOUD_INIT };
 enum net_mode { NET_USER, NET_TAP, NET_NONE };
 enum disk_format { DISK_QCOW2, DISK_RAW };
+enum display { DISPLAY_NONE, DISPLAY_VNC };
+enum disk_bus { DISK_BUS_AUTO, DISK_BUS_VIRTIO, DISK_BUS_SCSI, DISK_BUS_SATA, DISK_BUS_IDE, DISK_BUS_SD };
 enum restart_policy { RESTART_NO, RESTART_ON_FAILURE, RESTART_ALWAYS };
 
 /* One [disk:NAME] section: an extra data disk. */
@@ -54,6 +56,9 @@ struct vm_config {
 	uint64_t shutdown_timeout;/* usec */
 	int ready;                /* enum ready_mode */
 	int restart;              /* enum restart_policy */
+	int display;              /* enum display */
+	int64_t vnc_port;         /* 0: unix socket in the runtime dir */
+	int disk_bus;             /* enum disk_bus */
 
 	/* [image] */
 	char *image_source;       /* URL or local path of the base image */
@@ -90,16 +95,19 @@ struct vm_config {
 	char *net_gateway;
 	char **net_dns;
 	char *net_mac;            /* NULL: derived from the name */
+	char *net_model;          /* NULL: the machine's default NIC */
 
 	/* [boot] */
 	char *boot_kernel;
 	char *boot_initrd;
 	char *boot_append;
 	char *boot_cdrom;
+	char *boot_dtb;
 
 	/* [qemu] */
 	char **qemu_extra_args;
 	char *qemu_gdb;
+	bool qemu_gdb_wait;
 	char *qemu_icount;
 	char *qemu_readconfig;
 	char *qemu_binary;        /* override qemu-system-<arch> */
@@ -213,6 +221,18 @@ const char *config_enum_name(const char *section, const char *key, int value);
  * Return: true with an [image] source/disk or any [disk:NAME]
  */
 bool config_uses_image(const struct vm_config *c);
+
+/**
+ * config_blank_disk() - is the VM's disk a blank one to install on from [boot] cdrom?
+ * Return: true with [image] size and cdrom but no source or disk
+ */
+bool config_blank_disk(const struct vm_config *c);
+
+/**
+ * config_has_system_disk() - does the VM have its own system disk (paths->disk or [image] disk)?
+ * Return: true with [image] source, disk, or a blank disk to install on
+ */
+bool config_has_system_disk(const struct vm_config *c);
 
 /**
  * config_ssh_endpoint() - where the host reaches the guest's sshd
