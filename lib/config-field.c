@@ -84,6 +84,27 @@ static int out_of_range(struct parse_state *st, const struct key_def *k, const c
 	return -ERANGE;
 }
 
+/*
+ * Paths reach unit files (ReadWritePaths=, LoadCredential=) and QEMU:
+ * systemd wants them normalized, and a trailing backslash would continue
+ * the unit file's line.
+ */
+const char *config_path_problem(const char *p)
+{
+	size_t n = strlen(p);
+
+	if (strstr(p, "//") || strstr(p, "/./") || strstr(p, "/../") ||
+	    (n >= 2 && strcmp(p + n - 2, "/.") == 0) || (n >= 3 && strcmp(p + n - 3, "/..") == 0))
+		return "write the path without '//', '.' or '..' components";
+	if (n > 1 && p[n - 1] == '/')
+		return "name a file: remove the trailing '/'";
+	if (p[n - 1] == '\\')
+		return "a path cannot end in a backslash";
+	if (n >= 4096)
+		return "the path is too long";
+	return NULL;
+}
+
 /* Parse @value by the key's type into @field; reports problems. */
 int config_field_set(struct parse_state *st, const struct key_def *k, void *field, const char *value)
 {
@@ -104,6 +125,10 @@ int config_field_set(struct parse_state *st, const struct key_def *k, void *fiel
 	case KEY_PATH:
 		if (value[0] != '/') {
 			PROBLEM(st, st->line, "%s = %s: expected an absolute path (starting with '/')", k->name, value);
+			return -EINVAL;
+		}
+		if (config_path_problem(value)) {
+			PROBLEM(st, st->line, "%s = %s: %s", k->name, value, config_path_problem(value));
 			return -EINVAL;
 		}
 		free(*(char **)field);

@@ -119,14 +119,38 @@ key_line:
 			 strv_length(st->long_values) - 1);
 }
 
+/* The first control character of the @n bytes at @s (a final "\n" or "\r\n" and tabs allowed), or -1. */
+static int find_control(const char *s, size_t n)
+{
+	if (n && s[n - 1] == '\n')
+		n--;
+	if (n && s[n - 1] == '\r')
+		n--;
+	for (size_t i = 0; i < n; i++)
+		if (((unsigned char)s[i] < 0x20 && s[i] != '\t') || s[i] == 0x7f)
+			return (unsigned char)s[i];
+	return -1;
+}
+
 /* inih reader: one whole line per call, prepared by prepare_line(). */
 static char *read_line(char *out, int size, void *stream)
 {
 	struct parse_state *st = stream;
+	ssize_t n = getline(&st->buffer, &st->buffer_size, st->file);
+	int ctl;
 
-	if (getline(&st->buffer, &st->buffer_size, st->file) < 0)
+	if (n < 0)
 		return NULL;
 	st->line++;
+	ctl = find_control(st->buffer, (size_t)n);
+	if (ctl >= 0) {
+		/* A CR ends a line in a unit file, and 0x01 is our long-line mark: never pass one on. */
+		PROBLEM(st, st->line, "control character 0x%02x in the line; values cannot hold control characters",
+			ctl);
+		st->have_key = false;
+		snprintf(out, (size_t)size, "\n");
+		return out;
+	}
 	prepare_line(st, st->buffer, out, size);
 	return out;
 }
@@ -141,6 +165,8 @@ const char *config_resolve_value(struct parse_state *st, const char *value, char
 	if (value[0] != LONG_VALUE_MARK)
 		return value;
 	idx = strtoul(value + 1, NULL, 10);
+	if (idx >= strv_length(st->long_values))   /* read_line() lets no 0x01 through; stay safe anyway */
+		return "";
 	copy = strdup(st->long_values[idx]);
 	if (!copy)
 		return NULL;

@@ -95,3 +95,6 @@ void config_field_clear(const struct key_def *k, void *field);
 
 /* Apply the defaults of every key of section kind @kind to the struct at @base (config-parse.c). */
 void config_apply_defaults(struct parse_state *st, const char *kind, void *base);
+
+/* What is wrong with absolute path @p for a unit file or QEMU, or NULL (config-field.c). */
+const char *config_path_problem(const char *p);

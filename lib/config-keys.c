@@ -233,7 +233,12 @@ static const struct key_def key_table[] = {
 		.doc =
 		  "(path) Where the disk lives; default:\n"
 		  ".I NAME.FORMAT\n"
-		  "in the VM's state directory /var/lib/qvm/VM."),
+		  "in the VM's state directory /var/lib/qvm/VM.\n"
+		  "Outside the state directory the VM's sandbox may write this one file and\n"
+		  "nothing else of its directory (ReadWritePaths= names the file), so qvm cannot\n"
+		  "create it there: create it first (for example\n"
+		  ".BR \"qemu-img create -f qcow2 PATH 50G\" ,\n"
+		  "owned by the user qvm)."),
 
 	/* [cloud-init] */
 	ROW_STRING("cloud-init", "hostname", vm_config, ci_hostname,

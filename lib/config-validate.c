@@ -95,6 +95,19 @@ static bool source_is_remote(const char *s)
 	return strncmp(s, "https://", 8) == 0 || strncmp(s, "http://", 7) == 0;
 }
 
+/* Is @s a unit name systemd accepts: [A-Za-z0-9:_.\\@-], a non-empty stem, under 256 bytes? */
+static bool unit_name_valid(const char *s)
+{
+	const char *dot = strrchr(s, '.');
+
+	if (!dot || dot == s || strlen(s) >= 256)
+		return false;
+	for (; *s; s++)
+		if (!isalnum((unsigned char)*s) && !strchr(":-_.\\@", *s))
+			return false;
+	return true;
+}
+
 /* Is @s a usable Linux user name? */
 static bool user_name_valid(const char *s)
 {
@@ -144,9 +157,9 @@ static void validate_vm(struct parse_state *st)
 			char unit[256];
 
 			vm_unit_name(*s, unit);
-			if (strcmp(unit, *s) != 0 && !vm_name_valid(*s))  /* a bare name must be a VM */
+			if (strcmp(unit, *s) != 0 ? !vm_name_valid(*s) : !unit_name_valid(*s))
 				PROBLEM_AT(st, where(st, "vm", i ? "requires" : "after"),
-					   "'%s' is neither a VM name nor a unit name", *s);
+					   "'%s' is neither a VM name nor a unit name (letters, digits and \":-_.\\@\" only)", *s);
 			else if (strcmp(*s, c->name) == 0)
 				PROBLEM_AT(st, where(st, "vm", i ? "requires" : "after"),
 					   "VM %s cannot wait for itself", *s);
@@ -208,6 +221,9 @@ static void validate_cloud_init(struct parse_state *st)
 		if ((*f)[0] != '/')
 			PROBLEM_AT(st, where(st, "cloud-init", "ssh-authorized-keys-file"),
 				   "ssh-authorized-keys-file = %s: expected an absolute path", *f);
+		else if (config_path_problem(*f))
+			PROBLEM_AT(st, where(st, "cloud-init", "ssh-authorized-keys-file"),
+				   "ssh-authorized-keys-file = %s: %s", *f, config_path_problem(*f));
 	STRV_FOREACH(k, c->ci_ssh_authorized_keys)
 		if (!strstr(*k, "ssh-") && !strstr(*k, "ecdsa-") && !strstr(*k, "sk-"))
 			PROBLEM_AT(st, where(st, "cloud-init", "ssh-authorized-key"),
