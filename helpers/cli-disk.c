@@ -22,7 +22,7 @@ int vm_disks_get(const struct vm_config *c, struct vm_disk disks[static VM_DISKS
 	*n = 0;
 	if (vm_paths_get(c, &paths) < 0)
 		return -ENAMETOOLONG;
-	if (c->image_source || c->image_disk)
+	if (config_has_system_disk(c))
 		disks[(*n)++] = (struct vm_disk){
 			.name = "system", .device = "disk0", .key = "[image] size", .size = c->image_size,
 			.qvm_made = !c->image_disk || c->ephemeral, .ephemeral = c->ephemeral, .raw = false,

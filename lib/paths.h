@@ -24,6 +24,9 @@ struct vm_paths {
 	char console_socket[4096];/* runtime_dir/console.sock, mode 0660 group qvm */
 	char monitor_socket[4096];/* runtime_dir/monitor.sock: a second QMP monitor for qvm monitor/qmp/snapshot,
 				     mode 0600 (0660 with [qemu] monitor-group) */
+	char gdb_socket[4096];    /* runtime_dir/gdb.sock: gdb = unix (QEMU makes it; mode 0600) */
+	char vnc_socket[4096];    /* runtime_dir/vnc.sock: display = vnc without vnc-port */
+	char installed[4096];     /* state_dir/installed: the install boot from [boot] cdrom is over */
 };
 
 /* Marker the seed makes the guest print on its console when cloud-init is done. */
