@@ -408,14 +408,15 @@ static void begin_stop(struct launcher *l, const char *why)
 				   on_stop_timer, l);
 }
 
-/* SIGTERM/SIGINT from systemd or a terminal. */
+/* SIGTERM/SIGINT from systemd or a terminal, SIGRTMIN+4 from machinectl poweroff. */
 static int on_signal(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata)
 {
 	struct launcher *l = userdata;
+	const char *name = sigabbrev_np((int)si->ssi_signo) ?: "RTMIN+4 (machinectl poweroff)";
 
 	if (l->stopping)
-		log_info("SIG%s received again; the stop is already under way", sigabbrev_np((int)si->ssi_signo));
-	begin_stop(l, sigabbrev_np((int)si->ssi_signo));
+		log_info("SIG%s received again; the stop is already under way", name);
+	begin_stop(l, name);
 	return 0;
 }
 
@@ -721,6 +722,8 @@ static int setup_loop(struct launcher *l)
 					    on_flush_timer, l);
 	r = r ?: sd_event_add_signal(l->event, NULL, SIGTERM, on_signal, l);
 	r = r ?: sd_event_add_signal(l->event, NULL, SIGINT, on_signal, l);
+	/* machinectl poweroff NAME: SIGRTMIN+4 to the machine's leader, which is us (qvm-machine) */
+	r = r ?: sd_event_add_signal(l->event, NULL, SIGRTMIN + 4, on_signal, l);
 	r = r ?: sd_event_add_child(l->event, NULL, l->qemu_pid, WEXITED, on_qemu_exit, l);
 	if (r >= 0 && l->console_listen_fd >= 0)
 		r = sd_event_add_io(l->event, NULL, l->console_listen_fd, EPOLLIN, on_console_accept, l);
@@ -800,6 +803,7 @@ int launch_vm(const struct vm_config *c)
 	sigaddset(&mask, SIGCHLD);
 	sigaddset(&mask, SIGTERM);
 	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGRTMIN + 4);
 	sigprocmask(SIG_BLOCK, &mask, NULL);
 	if (sd_event_default(&l.event) < 0)
 		return 1;

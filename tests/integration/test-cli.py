@@ -136,8 +136,29 @@ def real_vm(c):
     r = qvm(c, "stop", "real", )
     expect(r.stdout.strip() == "stop qvm@real.service: done", "stop of a real VM: done")
     expect(time.monotonic() - t0 < 30, "a connected monitor client does not hold up the stop")
+    machinectl_checks(c)
     c.wait_until("power-off in the logs",
                  lambda: "qvm-tiny-guest: powering off" in qvm(c, "logs", "real").stdout, timeout=30)
+
+
+def machinectl_checks(c):
+    """machined knows the running VM (class vm, leader, unit) and powers it off through ACPI."""
+    qvm(c, "start", "real")
+    r = c.run(["machinectl", "list", "--no-legend"], check=False)
+    expect(any(l.split()[:3] == ["real", "vm", "qvm"] for l in r.stdout.splitlines()),
+           "machinectl list shows the VM (class vm, service qvm)", r.stdout + r.stderr)
+    launcher = c.unit_property("qvm@real.service", "MainPID")
+    r = c.run(["machinectl", "status", "real", "--no-pager"], check=False)
+    expect(f"Leader: {launcher}" in r.stdout and "qvm@real.service" in r.stdout and "qemu-system" in r.stdout,
+           "machinectl status: leader, unit and its cgroup with QEMU", r.stdout + r.stderr)
+    c.run(["machinectl", "poweroff", "real"])
+    c.wait_until("the unit is inactive after machinectl poweroff",
+                 lambda: c.unit_property("qvm@real.service", "ActiveState") == "inactive", timeout=60)
+    log = c.journal("-u", "qvm@real.service")
+    expect("machinectl poweroff" in log and "ACPI power button" in log, "poweroff pressed the ACPI button", log[-1500:])
+    expect(log.count("qvm-tiny-guest: powering off") >= 2, "the guest powered itself off", log[-1500:])
+    r = c.run(["machinectl", "list", "--no-legend"], check=False)
+    expect("real" not in r.stdout, "unregistered at stop", r.stdout)
 
 
 def monitor_checks(c):
