@@ -217,6 +217,16 @@ struct vm_config *config_free(struct vm_config *c)
 
 bool config_uses_image(const struct vm_config *c)
 {
-	return c->image_source || c->image_disk || c->n_disks > 0;
+	return c->image_source || c->image_disk || c->n_disks > 0 || config_blank_disk(c);
+}
+
+bool config_blank_disk(const struct vm_config *c)
+{
+	return c->image_size && !c->image_source && !c->image_disk && c->boot_cdrom;
+}
+
+bool config_has_system_disk(const struct vm_config *c)
+{
+	return c->image_source || c->image_disk || config_blank_disk(c);
 }
 

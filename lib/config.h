@@ -26,7 +26,10 @@ enum firmware { FIRMWARE_AUTO, FIRMWARE_BIOS, FIRMWARE_UEFI, _FIRMWARE_MAX };
 enum ready_mode { READY_STARTED, READY_SSH, READY_CLOUD_INIT, _READY_MODE_MAX };
 enum net_mode { NET_USER, NET_TAP, NET_NONE, _NET_MODE_MAX };
 enum disk_format { DISK_QCOW2, DISK_RAW, _DISK_FORMAT_MAX };
+enum image_disk_format { IMAGE_DISK_AUTO, IMAGE_DISK_QCOW2, IMAGE_DISK_RAW, _IMAGE_DISK_FORMAT_MAX };
 enum restart_policy { RESTART_NO, RESTART_ON_FAILURE, RESTART_ALWAYS, _RESTART_POLICY_MAX };
+enum display { DISPLAY_NONE, DISPLAY_VNC, _DISPLAY_MAX };
+enum disk_bus { DISK_BUS_AUTO, DISK_BUS_VIRTIO, DISK_BUS_SCSI, DISK_BUS_SATA, DISK_BUS_IDE, DISK_BUS_SD, _DISK_BUS_MAX };
 enum forward_proto { FORWARD_TCP, FORWARD_UDP, _FORWARD_PROTO_MAX };
 
 DECLARE_STRING_TABLE(accel, enum accel);
@@ -34,7 +37,10 @@ DECLARE_STRING_TABLE(firmware, enum firmware);
 DECLARE_STRING_TABLE(ready_mode, enum ready_mode);
 DECLARE_STRING_TABLE(net_mode, enum net_mode);
 DECLARE_STRING_TABLE(disk_format, enum disk_format);
+DECLARE_STRING_TABLE(image_disk_format, enum image_disk_format);
 DECLARE_STRING_TABLE(restart_policy, enum restart_policy);
+DECLARE_STRING_TABLE(display, enum display);
+DECLARE_STRING_TABLE(disk_bus, enum disk_bus);
 DECLARE_STRING_TABLE(forward_proto, enum forward_proto);
 
 /* One [disk:NAME] section: an extra data disk. */
@@ -73,6 +79,9 @@ struct vm_config {
 	uint64_t shutdown_timeout;/* usec */
 	enum ready_mode ready;
 	enum restart_policy restart;
+	enum display display;
+	int64_t vnc_port;         /* 0: unix socket in the runtime dir */
+	enum disk_bus disk_bus;
 
 	/* [image] */
 	char *image_source;       /* URL or local path of the base image */
@@ -80,6 +89,7 @@ struct vm_config {
 	char *image_checksums;    /* URL of SHA256SUMS / SHA512SUMS */
 	uint64_t image_size;      /* the VM's own disk grows to this; 0 = base size */
 	char *image_disk;         /* an existing writable disk, used directly */
+	enum image_disk_format image_disk_format; /* its format; auto: recorded at the first start */
 
 	/* [disk:NAME] */
 	struct disk_config *disks;
@@ -109,16 +119,19 @@ struct vm_config {
 	char *net_gateway;
 	char **net_dns;
 	char *net_mac;            /* NULL: derived from the name */
+	char *net_model;          /* NULL: the machine's default NIC */
 
 	/* [boot] */
 	char *boot_kernel;
 	char *boot_initrd;
 	char *boot_append;
 	char *boot_cdrom;
+	char *boot_dtb;
 
 	/* [qemu] */
 	char **qemu_extra_args;
 	char *qemu_gdb;
+	bool qemu_gdb_wait;
 	char *qemu_icount;
 	char *qemu_readconfig;
 	char *qemu_binary;        /* override qemu-system-<arch> */
@@ -244,6 +257,18 @@ const char *config_enum_name(const char *section, const char *key, int value);
  * Return: true with an [image] source/disk or any [disk:NAME]
  */
 bool config_uses_image(const struct vm_config *c);
+
+/**
+ * config_blank_disk() - is the VM's disk a blank one to install on from [boot] cdrom?
+ * Return: true with [image] size and cdrom but no source or disk
+ */
+bool config_blank_disk(const struct vm_config *c);
+
+/**
+ * config_has_system_disk() - does the VM have its own system disk (paths->disk or [image] disk)?
+ * Return: true with [image] source, disk, or a blank disk to install on
+ */
+bool config_has_system_disk(const struct vm_config *c);
 
 /**
  * config_ssh_endpoint() - where the host reaches the guest's sshd
