@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/utsname.h>
 
 #include "macro.h"
@@ -28,9 +29,11 @@ static const char *const ready_choices[] = { "started", "ssh", "cloud-init", NUL
 static const char *const restart_choices[] = { "no", "on-failure", "always", NULL };
 static const char *const net_mode_choices[] = { "user", "tap", "none", NULL };
 static const char *const disk_format_choices[] = { "qcow2", "raw", NULL };
+static const char *const share_mode_choices[] = { "virtiofs", "9p", NULL };
 
 #define VM(f) offsetof(struct vm_config, f)
 #define DISK(f) offsetof(struct disk_config, f)
+#define SHARE(f) offsetof(struct share_config, f)
 #define MIB INT64_C(1048576)
 
 static const struct key_def key_table[] = {
@@ -85,6 +88,20 @@ static const struct key_def key_table[] = {
 	  "Format of the extra disk: qcow2 or raw." },
 	{ "disk", "path", KEY_PATH, DISK(path), NULL, NULL, 0, 0, 0,
 	  "Where the extra disk lives; default: NAME.FORMAT in the VM's state directory." },
+
+	/* [share:NAME] */
+	{ "share", "path", KEY_PATH, SHARE(path), NULL, NULL, 0, 0, 0,
+	  "Host directory to share with the guest (required); the guest sees this tree and nothing above it." },
+	{ "share", "mount", KEY_PATH, SHARE(mount), NULL, NULL, 0, 0, 0,
+	  "Where the generated seed mounts the share in the guest; default: /mnt/NAME." },
+	{ "share", "readonly", KEY_BOOL, SHARE(readonly), "no", NULL, 0, 0, 0,
+	  "Share read-only: the host side opens nothing for writing and guest writes fail with EROFS." },
+	{ "share", "mode", KEY_ENUM, SHARE(mode), "virtiofs", share_mode_choices, 0, 0, 0,
+	  "virtiofs (one virtiofsd per share) or 9p (QEMU's own server, for guests without virtiofs)." },
+	{ "share", "guest-uid", KEY_INT, SHARE(guest_uid), "1000", NULL, 0, 65533, 0,
+	  "virtiofs: the guest user that acts as the owner of path on the host (cloud-init's first user is 1000)." },
+	{ "share", "guest-gid", KEY_INT, SHARE(guest_gid), "1000", NULL, 0, 65533, 0,
+	  "virtiofs: the guest group that acts as the group of path on the host." },
 
 	/* [cloud-init] */
 	{ "cloud-init", "hostname", KEY_STRING, VM(ci_hostname), NULL, NULL, 0, 0, 0,
@@ -154,7 +171,7 @@ static const struct key_def key_table[] = {
 };
 
 static const char *const known_sections[] = {
-	"vm", "image", "disk", "cloud-init", "network", "boot", "qemu", NULL
+	"vm", "image", "disk", "share", "cloud-init", "network", "boot", "qemu", NULL
 };
 
 const struct key_def *config_keys(size_t *n)
@@ -303,12 +320,22 @@ static void cut_inline_comment(char *s)
 		}
 }
 
-/* The section part of "disk:NAME" → "disk"; other names unchanged. */
+/* Is @kind a section that comes in named instances ([disk:NAME], [share:NAME])? */
+static bool is_instance_kind(const char *kind)
+{
+	return strcmp(kind, "disk") == 0 || strcmp(kind, "share") == 0;
+}
+
+/* The section part of "disk:NAME" → "disk", "share:NAME" → "share"; other names unchanged. */
 static const char *section_kind(const char *section, const char **instance)
 {
 	if (strncmp(section, "disk:", 5) == 0) {
 		*instance = section + 5;
 		return "disk";
+	}
+	if (strncmp(section, "share:", 6) == 0) {
+		*instance = section + 6;
+		return "share";
 	}
 	*instance = NULL;
 	return section;
@@ -351,16 +378,18 @@ static bool check_section_name(struct parse_state *st, const char *name)
 	}
 	kind = section_kind(name, &instance);
 	if (instance) {
-		if (!name_valid(instance, 32)) {
+		size_t max = strcmp(kind, "share") == 0 ? QVM_SHARE_NAME_MAX : 32;
+
+		if (!name_valid(instance, max)) {
 			PROBLEM(st, st->line,
-				"invalid disk name '%s' in [%s]: use letters, digits, '_', '.' and '-', at most 32 characters",
-				instance, name);
+				"invalid %s name '%s' in [%s]: use letters, digits, '_', '.' and '-', at most %zu characters",
+				kind, instance, name, max);
 			return false;
 		}
 		return true;
 	}
-	if (strcmp(kind, "disk") == 0) {
-		PROBLEM(st, st->line, "section [disk] needs a name, for example [disk:data]");
+	if (is_instance_kind(kind)) {
+		PROBLEM(st, st->line, "section [%s] needs a name, for example [%s:data]", kind, kind);
 		return false;
 	}
 	for (size_t i = 0; known_sections[i]; i++)
@@ -371,9 +400,28 @@ static bool check_section_name(struct parse_state *st, const char *name)
 		PROBLEM(st, st->line, "unknown section [%s]; did you mean [%s]?", name, hint);
 	else
 		PROBLEM(st, st->line,
-			"unknown section [%s]; known sections: [vm], [image], [disk:NAME], [cloud-init], [network], [boot], [qemu]",
+			"unknown section [%s]; known sections: [vm], [image], [disk:NAME], [share:NAME], [cloud-init], [network], [boot], [qemu]",
 			name);
 	return false;
+}
+
+static struct share_config *get_share(struct parse_state *st, const char *name);
+
+/* A [share:NAME] header: the share exists from here on; a second header in one file repeats its tag. */
+static void note_share(struct parse_state *st, const char *name)
+{
+	struct vm_config *c = st->config;
+
+	for (size_t i = 0; i < c->n_shares; i++)
+		if (strcmp(c->shares[i].name, name) == 0) {
+			if (strcmp(c->shares[i].file, st->path) == 0)
+				PROBLEM(st, st->line,
+					"share tag '%s' is repeated: [share:%s] is already on line %u; give each share one section with a name of its own",
+					name, name, c->shares[i].line);
+			return;
+		}
+	if (!get_share(st, name))
+		st->oom = -ENOMEM;
 }
 
 /* Remember where a known section was opened; [cloud-init] alone asks for a seed. */
@@ -381,6 +429,9 @@ static void note_section(struct parse_state *st, const char *name)
 {
 	const char *instance;
 	const char *kind = section_kind(name, &instance);
+
+	if (instance && strcmp(kind, "share") == 0)
+		note_share(st, instance);
 
 	for (size_t i = 0; known_sections[i]; i++)
 		if (strcmp(kind, known_sections[i]) == 0 && !st->section_where[i].line)
@@ -698,6 +749,31 @@ static struct disk_config *get_disk(struct parse_state *st, const char *name)
 	return d;
 }
 
+/* The share_config for [share:@name], created with defaults if new; a second header of it in
+   one file is reported (the name is the guest's mount tag, so it must be unique). */
+static struct share_config *get_share(struct parse_state *st, const char *name)
+{
+	struct vm_config *c = st->config;
+	struct share_config *grown, *s;
+
+	for (size_t i = 0; i < c->n_shares; i++)
+		if (strcmp(c->shares[i].name, name) == 0)
+			return &c->shares[i];
+	grown = realloc(c->shares, (c->n_shares + 1) * sizeof(*grown));
+	if (!grown)
+		return NULL;
+	c->shares = grown;
+	s = &grown[c->n_shares];
+	*s = (struct share_config){ .name = strdup(name), .line = st->line, .file = strdup(st->path) };
+	if (!s->name || !s->file)
+		return NULL;
+	c->n_shares++;
+	for (size_t i = 0; i < ELEMENTSOF(key_table); i++)
+		if (strcmp(key_table[i].section, "share") == 0)
+			apply_default(st, &key_table[i], (char *)s + key_table[i].offset);
+	return s;
+}
+
 /* Remember a scalar assignment; report it if the same file set it before. */
 static bool check_duplicate(struct parse_state *st, const char *section, const struct key_def *k)
 {
@@ -783,7 +859,7 @@ static int handle_key(void *user, const char *section, const char *key, const ch
 	if (k->type != KEY_LIST && !check_duplicate(st, section, k))
 		return 1;
 	if (instance) {
-		base = get_disk(st, instance);
+		base = strcmp(kind, "share") == 0 ? (void *)get_share(st, instance) : (void *)get_disk(st, instance);
 		if (!base)
 			return st->oom = -ENOMEM, 1;
 	}
@@ -1034,6 +1110,80 @@ static void validate_storage(struct parse_state *st)
 			   "initrd and append need kernel");
 }
 
+/* Is @s free of control characters (which no unit file, fstab or argv should carry)? */
+static bool printable(const char *s)
+{
+	for (; *s; s++)
+		if ((unsigned char)*s < 0x20 || *s == 0x7f)
+			return false;
+	return true;
+}
+
+/* Is absolute path @s canonical: no empty, "." or ".." component and no trailing '/'? */
+static bool path_canonical(const char *s)
+{
+	size_t n = strlen(s);
+
+	if (n > 1 && s[n - 1] == '/')
+		return false;
+	return !strstr(s, "//") && !strstr(s, "/./") && !strstr(s, "/../") &&
+	       !(n >= 2 && strcmp(s + n - 2, "/.") == 0) && !(n >= 3 && strcmp(s + n - 3, "/..") == 0);
+}
+
+/* Is @inner the same directory as @outer or below it (by canonical path)? */
+static bool path_within(const char *inner, const char *outer)
+{
+	size_t n = strlen(outer);
+
+	if (strcmp(outer, "/") == 0)
+		return true;
+	return strncmp(inner, outer, n) == 0 && (inner[n] == '\0' || inner[n] == '/');
+}
+
+/* Check one [share:NAME] alone. */
+static void validate_share(struct parse_state *st, const struct share_config *s)
+{
+	struct location at = { s->file, s->line };
+
+	if (!s->path) {
+		PROBLEM_AT(st, at, "[share:%s] needs path = the host directory to share", s->name);
+		return;
+	}
+	if (!printable(s->path) || !path_canonical(s->path) || strcmp(s->path, "/") == 0)
+		PROBLEM_AT(st, at,
+			   "[share:%s] path '%s': expected a canonical absolute directory below / (no '.', '..', '//', trailing '/' or control characters)",
+			   s->name, s->path);
+	if (!path_canonical(s->mount) || strcmp(s->mount, "/") == 0 || strpbrk(s->mount, " \t\\") ||
+	    !printable(s->mount))
+		PROBLEM_AT(st, at,
+			   "[share:%s] mount '%s': expected a canonical absolute guest directory below / without blanks or '\\'",
+			   s->name, s->mount);
+}
+
+/* Check every [share:NAME], and the shares against each other: no nesting, no shared mount point. */
+static void validate_shares(struct parse_state *st)
+{
+	struct vm_config *c = st->config;
+
+	for (size_t i = 0; i < c->n_shares; i++) {
+		const struct share_config *s = &c->shares[i];
+		struct location at = { s->file, s->line };
+
+		validate_share(st, s);
+		for (size_t j = 0; j < i && s->path; j++) {
+			const struct share_config *o = &c->shares[j];
+
+			if (o->path && (path_within(s->path, o->path) || path_within(o->path, s->path)))
+				PROBLEM_AT(st, at,
+					   "[share:%s] path %s is nested with [share:%s] path %s: share the outer directory once",
+					   s->name, s->path, o->name, o->path);
+			if (strcmp(s->mount, o->mount) == 0)
+				PROBLEM_AT(st, at, "[share:%s] mounts at %s like [share:%s]: give each share its own mount",
+					   s->name, s->mount, o->name);
+		}
+	}
+}
+
 /* Check [cloud-init] values. */
 static void validate_cloud_init(struct parse_state *st)
 {
@@ -1129,6 +1279,9 @@ static int apply_dynamic_defaults(struct parse_state *st)
 		return -ENOMEM;
 	if (c->has_cloud_init && !c->ci_hostname && !(c->ci_hostname = strdup(c->name)))
 		return -ENOMEM;
+	for (size_t i = 0; i < c->n_shares; i++)
+		if (!c->shares[i].mount && asprintf(&c->shares[i].mount, "/mnt/%s", c->shares[i].name) < 0)
+			return -ENOMEM;
 	if (!st->key_where[find_key("vm", "ready") - key_table].line)
 		c->ready = config_ssh_endpoint(c, host, &port) ? READY_SSH : READY_STARTED;
 	return 0;
@@ -1151,7 +1304,7 @@ static struct vm_config *config_new(struct parse_state *st, const char *name, co
 	if (!c->name || !c->path)
 		return config_free(c);
 	for (size_t i = 0; i < ELEMENTSOF(key_table); i++)
-		if (strcmp(key_table[i].section, "disk") != 0)
+		if (!is_instance_kind(key_table[i].section))
 			apply_default(st, &key_table[i], (char *)c + key_table[i].offset);
 	return c;
 }
@@ -1207,6 +1360,7 @@ static void validate(struct parse_state *st)
 {
 	validate_vm(st);
 	validate_storage(st);
+	validate_shares(st);
 	validate_cloud_init(st);
 	validate_network(st);
 }
@@ -1302,7 +1456,7 @@ struct vm_config *config_free(struct vm_config *c)
 	if (!c)
 		return NULL;
 	for (size_t i = 0; i < ELEMENTSOF(key_table); i++)
-		if (strcmp(key_table[i].section, "disk") != 0)
+		if (!is_instance_kind(key_table[i].section))
 			field_clear(&key_table[i], (char *)c + key_table[i].offset);
 	for (size_t d = 0; d < c->n_disks; d++) {
 		for (size_t i = 0; i < ELEMENTSOF(key_table); i++)
@@ -1312,6 +1466,14 @@ struct vm_config *config_free(struct vm_config *c)
 		free(c->disks[d].file);
 	}
 	free(c->disks);
+	for (size_t d = 0; d < c->n_shares; d++) {
+		for (size_t i = 0; i < ELEMENTSOF(key_table); i++)
+			if (strcmp(key_table[i].section, "share") == 0)
+				field_clear(&key_table[i], (char *)&c->shares[d] + key_table[i].offset);
+		free(c->shares[d].name);
+		free(c->shares[d].file);
+	}
+	free(c->shares);
 	free(c->name);
 	free(c->path);
 	free(c);
@@ -1337,6 +1499,37 @@ const char *config_enum_name(const char *section, const char *key, int value)
 bool config_uses_image(const struct vm_config *c)
 {
 	return c->image_source || c->image_disk || c->n_disks > 0;
+}
+
+bool config_has_share_mode(const struct vm_config *c, int mode)
+{
+	for (size_t i = 0; i < c->n_shares; i++)
+		if (c->shares[i].mode == mode)
+			return true;
+	return false;
+}
+
+int config_check_shares_on_host(const struct vm_config *c, struct diag_list *diags)
+{
+	int found = 0;
+
+	for (size_t i = 0; i < c->n_shares; i++) {
+		const struct share_config *s = &c->shares[i];
+		struct stat sb;
+
+		if (!s->path)
+			continue;
+		if (stat(s->path, &sb) < 0) {
+			found++;
+			diag_add(diags, s->file, s->line, "[share:%s] path %s: %s", s->name, s->path,
+				 errno == ENOENT ? "no such directory on this host" : strerror(errno));
+		} else if (!S_ISDIR(sb.st_mode)) {
+			found++;
+			diag_add(diags, s->file, s->line, "[share:%s] path %s is not a directory: share a directory",
+				 s->name, s->path);
+		}
+	}
+	return found;
 }
 
 bool config_ssh_endpoint(const struct vm_config *c, char host[static 64], int *port)

@@ -17,6 +17,10 @@ enum ready_mode { READY_STARTED, READY_SSH, READY_CLOUD_INIT };
 enum net_mode { NET_USER, NET_TAP, NET_NONE };
 enum disk_format { DISK_QCOW2, DISK_RAW };
 enum restart_policy { RESTART_NO, RESTART_ON_FAILURE, RESTART_ALWAYS };
+enum share_mode { SHARE_VIRTIOFS, SHARE_9P };
+
+/* Longest share name: the 9p mount tag holds 31 bytes (virtiofs tags 36). */
+#define QVM_SHARE_NAME_MAX 31
 
 /* One [disk:NAME] section: an extra data disk. */
 struct disk_config {
@@ -24,6 +28,18 @@ struct disk_config {
 	uint64_t size;   /* bytes; 0 = not given */
 	int format;      /* enum disk_format */
 	char *path;      /* existing or wanted location; NULL = in the state dir */
+	unsigned line;   /* line of the section header, for diagnostics */
+	char *file;      /* file that declared the section */
+};
+
+/* One [share:NAME] section: a host directory shared with the guest; NAME is the mount tag. */
+struct share_config {
+	char *name;
+	char *path;      /* host directory */
+	char *mount;     /* guest mount point; default /mnt/NAME */
+	bool readonly;
+	int mode;        /* enum share_mode */
+	int64_t guest_uid, guest_gid; /* virtiofs: the guest ids that act as the directory's host owner */
 	unsigned line;   /* line of the section header, for diagnostics */
 	char *file;      /* file that declared the section */
 };
@@ -65,6 +81,10 @@ struct vm_config {
 	/* [disk:NAME] */
 	struct disk_config *disks;
 	size_t n_disks;
+
+	/* [share:NAME] */
+	struct share_config *shares;
+	size_t n_shares;
 
 	/* [cloud-init]; has_cloud_init says whether the section is present */
 	bool has_cloud_init;
@@ -121,7 +141,7 @@ struct key_def {
 	const char *section;      /* "vm", "image", "disk" for [disk:NAME], ... */
 	const char *name;
 	enum key_type type;
-	size_t offset;            /* into struct vm_config, or struct disk_config */
+	size_t offset;            /* into struct vm_config, struct disk_config or struct share_config */
 	const char *def;          /* default, in INI syntax; NULL = none */
 	const char *const *choices;/* KEY_ENUM: accepted words, index = value */
 	int64_t min, max;         /* KEY_INT / KEY_SIZE bounds; 0,0 = unbounded */
@@ -213,6 +233,21 @@ const char *config_enum_name(const char *section, const char *key, int value);
  * Return: true with an [image] source/disk or any [disk:NAME]
  */
 bool config_uses_image(const struct vm_config *c);
+
+/**
+ * config_has_share_mode() - does VM @c have a share of @mode (enum share_mode)?
+ * Return: true or false
+ */
+bool config_has_share_mode(const struct vm_config *c, int mode);
+
+/**
+ * config_check_shares_on_host() - the checks of [share:NAME] that need the host:
+ * each path exists and is a directory (config_load() checks only the text,
+ * since the generator must not look at the host's file systems)
+ * @diags: each problem as path:line: message, at the share's section header
+ * Return: the number of problems found
+ */
+int config_check_shares_on_host(const struct vm_config *c, struct diag_list *diags);
 
 /**
  * config_ssh_endpoint() - where the host reaches the guest's sshd
