@@ -21,11 +21,20 @@ struct text {
 	FILE *f;
 };
 
-/* Escape @s for a unit file value: '%' specifiers doubled, no trailing backslash. */
-static void put_escaped(FILE *f, const char *s)
+/*
+ * Escape @s for a unit file value: '%' specifiers doubled, no trailing
+ * backslash. A control character would end the line (CR does, for systemd)
+ * or smuggle in bytes, and there is no escape for it in these directives: the
+ * config parser rejects them, and this refuses them again.
+ * Return: 0, or -EINVAL if @s holds a control character.
+ */
+static int put_escaped(FILE *f, const char *s)
 {
 	size_t n = strlen(s);
 
+	for (size_t i = 0; i < n; i++)
+		if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
+			return -EINVAL;
 	while (n > 0 && s[n - 1] == '\\')
 		n--;
 	for (size_t i = 0; i < n; i++) {
@@ -33,19 +42,52 @@ static void put_escaped(FILE *f, const char *s)
 			fputc('%', f);
 		fputc(s[i], f);
 	}
+	return 0;
 }
 
-/* Write "After=" and "Requires=" lines for the [vm] ordering keys. */
-static void put_ordering(FILE *f, const struct vm_config *c)
+/*
+ * One item of a systemd.exec path list (ReadWritePaths=): quoted, so a blank
+ * does not split it; '"' and '\\' backslash-escaped, '%' doubled; @prefix
+ * ("-" or "") goes inside the quotes, where systemd looks for it.
+ * Return: 0, or -EINVAL if @path holds a control character.
+ */
+static int put_quoted_path(FILE *f, const char *prefix, const char *path)
+{
+	for (const char *p = path; *p; p++)
+		if ((unsigned char)*p < 0x20 || *p == 0x7f)
+			return -EINVAL;
+	fprintf(f, "\"%s", prefix);
+	for (const char *p = path; *p; p++) {
+		if (*p == '"' || *p == '\\')
+			fputc('\\', f);
+		else if (*p == '%')
+			fputc('%', f);
+		fputc(*p, f);
+	}
+	fputc('"', f);
+	return 0;
+}
+
+/* Write "After=" and "Requires=" lines for the [vm] ordering keys (names are validated; escaped anyway). */
+static int put_ordering(FILE *f, const struct vm_config *c)
 {
 	char unit[256];
+	int r = 0;
 
 	STRV_FOREACH(s, c->requires) {
 		vm_unit_name(*s, unit);
-		fprintf(f, "Requires=%s\nAfter=%s\n", unit, unit);
+		fputs("Requires=", f);
+		r |= put_escaped(f, unit);
+		fputs("\nAfter=", f);
+		r |= put_escaped(f, unit);
+		fputc('\n', f);
 	}
-	STRV_FOREACH(s, c->after)
-		fprintf(f, "After=%s\n", vm_unit_name(*s, unit));
+	STRV_FOREACH(s, c->after) {
+		fputs("After=", f);
+		r |= put_escaped(f, vm_unit_name(*s, unit));
+		fputc('\n', f);
+	}
+	return r ? -EINVAL : 0;
 }
 
 /* TimeoutStopSec=: the guest's shutdown-timeout plus time to quit, kill and clean up. */
@@ -57,7 +99,7 @@ static uint64_t stop_timeout(const struct vm_config *c)
 }
 
 /* LoadCredential= for files helpers must read but may not be allowed to. */
-static void put_credentials(FILE *f, const struct vm_config *c)
+static int put_credentials(FILE *f, const struct vm_config *c)
 {
 	const struct { const char *name; const char *path; } files[] = {
 		{ CRED_USER_DATA, c->ci_user_data },
@@ -65,54 +107,43 @@ static void put_credentials(FILE *f, const struct vm_config *c)
 		{ CRED_NETWORK_CONFIG, c->ci_network_config },
 	};
 	size_t i = 0;
+	int r = 0;
 
 	STRV_FOREACH(path, c->ci_ssh_authorized_keys_files) {
 		fprintf(f, "LoadCredential=" CRED_SSH_KEYS_FMT ":", i++);
-		put_escaped(f, *path);
+		r |= put_escaped(f, *path);
 		fputc('\n', f);
 	}
 	for (i = 0; i < ELEMENTSOF(files); i++)
 		if (files[i].path) {
 			fprintf(f, "LoadCredential=%s:", files[i].name);
-			put_escaped(f, files[i].path);
+			r |= put_escaped(f, files[i].path);
 			fputc('\n', f);
 		}
-}
-
-/* ReadWritePaths= for disks outside the state dir (ProtectSystem=strict hides the rest). */
-static void put_writable_paths(FILE *f, const struct vm_config *c)
-{
-	if (c->image_disk) {
-		fputs("ReadWritePaths=", f);
-		put_escaped(f, c->image_disk);
-		fputc('\n', f);
-	}
-	for (size_t i = 0; i < c->n_disks; i++) {
-		const char *path = c->disks[i].path;
-		const char *slash = path ? strrchr(path, '/') : NULL;
-
-		if (!slash)
-			continue;
-		/* The disk may not exist yet: its directory must be writable, and may be missing. */
-		fprintf(f, "ReadWritePaths=-%.*s\n", slash == path ? 1 : (int)(slash - path), path);
-	}
+	return r ? -EINVAL : 0;
 }
 
 /*
- * Write @path as one item of BindPaths=/BindReadOnlyPaths=: systemd splits those
- * at blanks and ':' and unquotes, so '\\', ':', blanks and quotes get a
- * backslash; '%' is doubled for specifier expansion. (config_load() rejects
- * control characters in share paths.)
+ * ReadWritePaths= for disks outside the state dir (ProtectSystem=strict hides
+ * the rest): the disk file itself, never its directory ("/x.qcow2" must not
+ * open all of "/"). "-": a data disk that does not exist yet is skipped.
  */
-static void put_bind_path(FILE *f, const char *path)
+static int put_writable_paths(FILE *f, const struct vm_config *c)
 {
-	for (const char *p = path; *p; p++) {
-		if (strchr("\\: \t\"'", *p))
-			fputc('\\', f);
-		else if (*p == '%')
-			fputc('%', f);
-		fputc(*p, f);
+	int r = 0;
+
+	if (c->image_disk) {
+		fputs("ReadWritePaths=", f);
+		r |= put_quoted_path(f, "", c->image_disk);
+		fputc('\n', f);
 	}
+	for (size_t i = 0; i < c->n_disks; i++)
+		if (c->disks[i].path) {
+			fputs("ReadWritePaths=", f);
+			r |= put_quoted_path(f, "-", c->disks[i].path);
+			fputc('\n', f);
+		}
+	return r ? -EINVAL : 0;
 }
 
 /* Is @path below a directory ProtectHome=yes makes inaccessible? */
@@ -127,15 +158,17 @@ static bool under_protected_home(const char *path)
 }
 
 /*
- * Grant exactly the shared directories of @mode (enum share_mode) to a unit
- * whose sandbox hides them: BindPaths= (BindReadOnlyPaths= for readonly
- * shares) binds each at its own path, and ProtectHome=tmpfs instead of yes
- * when one lies under /home, /root or /run/user, so it can be reached
- * through an empty tmpfs rather than an inaccessible directory.
+ * Grant exactly the shared directories of @mode to a unit whose sandbox hides
+ * them: BindPaths= (BindReadOnlyPaths= for a readonly share) binds each at its
+ * own path, quoted (inside quotes systemd does not split at ':' or blanks);
+ * and ProtectHome=tmpfs instead of yes when one lies under /home, /root or
+ * /run/user, so it is reached through an empty tmpfs, not an inaccessible dir.
+ * Return: 0, or -EINVAL for a control character.
  */
-static void put_share_binds(FILE *f, const struct vm_config *c, int mode)
+static int put_share_binds(FILE *f, const struct vm_config *c, enum share_mode mode)
 {
 	bool home = false;
+	int r = 0;
 
 	for (size_t i = 0; i < c->n_shares; i++) {
 		const struct share_config *s = &c->shares[i];
@@ -143,12 +176,13 @@ static void put_share_binds(FILE *f, const struct vm_config *c, int mode)
 		if (s->mode != mode)
 			continue;
 		fputs(s->readonly ? "BindReadOnlyPaths=" : "BindPaths=", f);
-		put_bind_path(f, s->path);
+		r |= put_quoted_path(f, "", s->path);
 		fputc('\n', f);
 		home = home || under_protected_home(s->path);
 	}
 	if (home)
 		fputs("ProtectHome=tmpfs\n", f);
+	return r ? -EINVAL : 0;
 }
 
 /* qvm-virtiofsd@NAME.service.d/50-qvm.conf: the virtiofs shares' directories, nothing else. */
@@ -156,6 +190,7 @@ static int write_virtiofsd_dropin(const char *dest, const struct vm_config *c)
 {
 	_cleanup_free_ char *data = NULL, *rel = NULL;
 	size_t size;
+	int r = 0;
 	FILE *f;
 
 	if (!config_has_share_mode(c, SHARE_VIRTIOFS))
@@ -165,11 +200,13 @@ static int write_virtiofsd_dropin(const char *dest, const struct vm_config *c)
 		return -ENOMEM;
 	fputs(GENERATOR_HEADER, f);
 	fprintf(f, "[Unit]\nSourcePath=");
-	put_escaped(f, c->path);
+	r |= put_escaped(f, c->path);
 	fprintf(f, "\n\n[Service]\n");
-	put_share_binds(f, c, SHARE_VIRTIOFS);
+	r |= put_share_binds(f, c, SHARE_VIRTIOFS);
 	if (fclose(f) != 0)
 		return -ENOMEM;
+	if (r)
+		return -EINVAL;
 	if (asprintf(&rel, "qvm-virtiofsd@%s.service.d/50-qvm.conf", c->name) < 0)
 		return -ENOMEM;
 	return write_file_exclusive(dest, rel, data);
@@ -273,17 +310,18 @@ int unitgen_dropin(const struct vm_config *c, const struct unitgen_paths *paths,
 	_cleanup_free_ char *data = NULL;
 	char span[32];
 	size_t size;
+	int r = 0;
 	FILE *f = open_memstream(&data, &size);
 
 	if (!f)
 		return -ENOMEM;
 	fputs(GENERATOR_HEADER, f);
 	fprintf(f, "[Unit]\nSourcePath=");
-	put_escaped(f, c->path);
+	r |= put_escaped(f, c->path);
 	fprintf(f, "\nDescription=");
-	put_escaped(f, c->description);
+	r |= put_escaped(f, c->description);
 	fputc('\n', f);
-	put_ordering(f, c);
+	r |= put_ordering(f, c);
 	put_forward_wants(f, c);
 	if (config_has_share_mode(c, SHARE_VIRTIOFS))
 		fprintf(f, "Wants=qvm-virtiofsd@%%i.service\nAfter=qvm-virtiofsd@%%i.service\n");
@@ -291,7 +329,7 @@ int unitgen_dropin(const struct vm_config *c, const struct unitgen_paths *paths,
 	fprintf(f, "\n[Service]\n");
 	fprintf(f, "TimeoutStartSec=%s\n", format_duration(span, sizeof(span), c->start_timeout));
 	fprintf(f, "TimeoutStopSec=%s\n", format_duration(span, sizeof(span), stop_timeout(c)));
-	fprintf(f, "Restart=%s\n", config_enum_name("vm", "restart", c->restart));
+	fprintf(f, "Restart=%s\n", restart_policy_to_string(c->restart));
 	if (c->net_mode == NET_TAP)
 		fprintf(f, "ExecStartPre=+%s/qvm-net up %%i\n", paths->libexecdir);
 	if (config_uses_image(c))
@@ -300,11 +338,13 @@ int unitgen_dropin(const struct vm_config *c, const struct unitgen_paths *paths,
 		fprintf(f, "ExecStartPre=%s/qvm-seed %%i\n", paths->libexecdir);
 	if (c->net_mode == NET_TAP)
 		fprintf(f, "ExecStopPost=+%s/qvm-net down %%i\n", paths->libexecdir);
-	put_credentials(f, c);
-	put_writable_paths(f, c);
-	put_share_binds(f, c, SHARE_9P);
+	r |= put_credentials(f, c);
+	r |= put_writable_paths(f, c);
+	r |= put_share_binds(f, c, SHARE_9P);
 	if (fclose(f) != 0)
 		return -ENOMEM;
+	if (r)
+		return -EINVAL;
 	*ret = TAKE_PTR(data);
 	return 0;
 }

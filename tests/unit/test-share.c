@@ -105,7 +105,7 @@ static void test_diagnostics(void **state)
 			      &c, &d), -EINVAL);
 	assert_true(has_diag(&d, 5, "nested with [share:a]"));
 	assert_true(has_diag(&d, 7, "share tag 'a' is repeated"));
-	assert_true(has_diag(&d, 9, "control characters"));
+	assert_true(has_diag(&d, 10, "control character 0x01"));
 	assert_true(has_diag(&d, 11, "without blanks"));
 	assert_true(has_diag(&d, 14, "at most 31 characters"));
 	assert_true(has_diag(&d, 16, "expected one of virtiofs, 9p"));
