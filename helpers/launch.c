@@ -625,8 +625,7 @@ static int start_qemu(struct launcher *l, struct qemu_host *host)
 		return log_error_errno(errno, "fcntl: %m");
 	host->qmp_listen_fd = QEMU_QMP_FD;
 	r = qemu_argv_build(l->c, &l->paths, host, &argv, &l->choice, &diags);
-	for (size_t i = 0; i < diags.n; i++)
-		log_error("%s", diags.items[i].message);
+	log_diags(LOG_ERR, &diags, NULL);
 	if (r < 0)
 		return r;
 	if (l->choice.efivars_template[0] && copy_efivars(l->choice.efivars_template, l->paths.efivars) < 0)
