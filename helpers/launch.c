@@ -1,5 +1,6 @@
 /* launch.c - qvm-launch's work: QEMU as a supervised child, readiness, graceful stop, the console in the journal */
 #include "launch.h"
+#include "basic.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -550,22 +551,6 @@ static int listen_unix(const char *path, mode_t mode)
 	return TAKE_FD(fd);
 }
 
-/* A connected stream socket to the unix socket at @path. */
-static int connect_unix(const char *path)
-{
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	_cleanup_close_ int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-
-	if (fd < 0)
-		return -errno;
-	if (strlen(path) >= sizeof(sa.sun_path))
-		return -ENAMETOOLONG;
-	memcpy(sa.sun_path, path, strlen(path) + 1);
-	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
-		return -errno;
-	return TAKE_FD(fd);
-}
-
 /* Copy the UEFI vars template to the VM's own vars file, once. */
 static int copy_efivars(const char *template, const char *target)
 {
@@ -658,8 +643,7 @@ static int start_qemu(struct launcher *l, struct qemu_host *host)
 	if (monitor_listen >= 0 && (monitor_high = fcntl(monitor_listen, F_DUPFD_CLOEXEC, 10)) >= 0)
 		host->monitor_listen_fd = QEMU_MONITOR_FD;
 	r = qemu_argv_build(l->c, &l->paths, host, &argv, &l->choice, &diags);
-	for (size_t i = 0; i < diags.n; i++)
-		log_error("%s", diags.items[i].message);
+	log_diags(LOG_ERR, &diags, NULL);
 	if (r < 0)
 		return r;
 	if (l->choice.efivars_template[0] && copy_efivars(l->choice.efivars_template, l->paths.efivars) < 0)

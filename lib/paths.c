@@ -1,5 +1,6 @@
 /* paths.c - where a VM's files live, and names derived from the VM name */
 #include "paths.h"
+#include "basic.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -73,6 +74,11 @@ int vm_disk_store_path(const struct vm_paths *p, const struct disk_config *d, ch
 			disk_format_to_string(d->format));
 }
 
+int vm_share_socket(const struct vm_paths *p, const char *name, char buf[static 4096])
+{
+	return path_fmt(buf, "%s/share-%s.sock", p->runtime_dir, name);
+}
+
 unsigned name_hash(const char *s)
 {
 	unsigned h = 2166136261u;
@@ -104,19 +110,3 @@ char *vm_mac(const struct vm_config *c, char buf[static 18])
 	return buf;
 }
 
-int mkdir_p(const char *path, unsigned mode)
-{
-	char buf[4096];
-
-	if (snprintf(buf, sizeof(buf), "%s", path) >= (int)sizeof(buf))
-		return -ENAMETOOLONG;
-	for (char *p = strchr(buf + 1, '/');; p = strchr(p + 1, '/')) {
-		if (p)
-			*p = '\0';
-		if (mkdir(buf, mode) < 0 && errno != EEXIST)
-			return -errno;
-		if (!p)
-			return 0;
-		*p = '/';
-	}
-}

@@ -4,6 +4,7 @@
 #include <stddef.h>
 
 #include "config.h"
+#include "basic.h"
 
 /*
  * Under systemd the unit's StateDirectory=qvm/%i, RuntimeDirectory=qvm/%i and
@@ -53,6 +54,14 @@ int vm_disk_path(const struct vm_paths *p, const struct disk_config *d, char buf
  */
 int vm_disk_store_path(const struct vm_paths *p, const struct disk_config *d, char buf[static 4096]);
 
+
+/**
+ * vm_share_socket() - the vhost-user socket of virtiofs share @name:
+ * runtime_dir/share-NAME.sock
+ * Return: 0, or -ENAMETOOLONG
+ */
+int vm_share_socket(const struct vm_paths *p, const char *name, char buf[static 4096]);
+
 /**
  * vm_tap_name() - the tap device of VM @name: "qvm-NAME" when that fits in
  * IFNAMSIZ-1 (15) characters, else "qvm-" + the first 6 characters + "-" + 4
@@ -74,8 +83,3 @@ char *vm_mac(const struct vm_config *c, char buf[static 18]);
  */
 unsigned name_hash(const char *s);
 
-/**
- * mkdir_p() - create directory @path and any missing parents with @mode
- * Return: 0 (also when it exists), or negative errno
- */
-int mkdir_p(const char *path, unsigned mode);
