@@ -131,13 +131,13 @@ def real_vm(c):
     # a monitor client that stays connected must not hold up the launcher's stop
     c.sh("setsid sh -c 'sleep 120 | qvm qmp real' </dev/null >/dev/null 2>&1 &")
     c.wait_until("an idle monitor client is connected",
-                 lambda: "qvm qmp real" in c.run(["ps", "-eo", "args"]).stdout, timeout=10)
+                 lambda: "qvm qmp real" in c.run(["ps", "-eo", "args"]).stdout.splitlines(), timeout=10)
     t0 = time.monotonic()
     r = qvm(c, "stop", "real", )
     expect(r.stdout.strip() == "stop qvm@real.service: done", "stop of a real VM: done")
     expect(time.monotonic() - t0 < 30, "a connected monitor client does not hold up the stop")
     c.wait_until("the idle client saw QEMU go (it was connected until the stop)",
-                 lambda: "qvm qmp real" not in c.run(["ps", "-eo", "args"]).stdout, timeout=10)
+                 lambda: "qvm qmp real" not in c.run(["ps", "-eo", "args"]).stdout.splitlines(), timeout=10)
     machinectl_checks(c)
     c.wait_until("power-off in the logs",
                  lambda: "qvm-tiny-guest: powering off" in qvm(c, "logs", "real").stdout, timeout=30)
