@@ -34,9 +34,10 @@ static void print_display(const struct vm_config *c, const struct vm_paths *p)
 		       p->vnc_socket, stat(p->vnc_socket, &st) == 0 ? "" : "; the VM is not running now");
 	else
 		printf("VM %s: VNC on 127.0.0.1:%d (display :%d)\n", c->name, local, local - 5900);
-	printf("\nOn this host:\n  vncviewer %s%s\n", sock ? "" : "127.0.0.1::", sock ? p->vnc_socket : "");
-	if (!sock)
-		printf("  (port %d)\n", local);
+	if (sock)
+		printf("\nOn this host:\n  vncviewer %s\n", p->vnc_socket);
+	else
+		printf("\nOn this host:\n  vncviewer 127.0.0.1::%d\n", local);
 	printf("\nFrom another machine, through ssh:\n");
 	if (sock)
 		printf("  ssh -N -L %d:%s root@%s\n", local, p->vnc_socket, host);
