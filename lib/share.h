@@ -19,7 +19,8 @@
  *   namespace that maps guest-uid/guest-gid to that owner and nothing else, and
  *   keeps capabilities only inside that namespace, for virtiofsd's own sandbox
  *   (sandbox=namespace: new mount, pid and net namespaces, pivot_root into the
- *   shared directory). The guest thus reaches the shared tree and nothing above
+ *   shared directory; sandbox=chroot where /proc has mounts over it, see
+ *   share_sandbox_mode()). The guest thus reaches the shared tree and nothing above
  *   it: the tree is the root of virtiofsd's mount namespace.
  * - Files the guest user creates belong to the directory's owner on the host;
  *   host files of that owner show up as guest-uid:guest-gid in the guest; every
