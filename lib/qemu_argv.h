@@ -70,7 +70,8 @@ int qemu_gdb_address(const struct vm_config *c, const struct vm_paths *p, char *
 
 /**
  * qemu_firmware_package() - the Debian package with UEFI firmware for guest @arch
- * Return: a static string (ovmf, qemu-efi-aarch64, ...)
+ * Return: a static string (ovmf, qemu-efi-aarch64, ...), or NULL where Debian has none with a
+ * QEMU firmware descriptor (riscv64)
  */
 const char *qemu_firmware_package(const char *arch);
 

@@ -133,7 +133,7 @@ const char *qemu_firmware_package(const char *arch)
 		return "qemu-efi-aarch64";
 	if (strcmp(arch, "arm") == 0)
 		return "qemu-efi-arm";
-	return "u-boot-qemu";
+	return NULL;
 }
 
 /* Whether @binary (a path, or a name looked up in PATH) is an executable file. */
