@@ -349,7 +349,9 @@ clean() {
 		[ ! -e "$BUILD/build.ninja" ] || ninja -C "$BUILD" uninstall >/dev/null || true
 		rm -rf "$BUILD"
 	fi
-	rm -rf "$CONTAINER"
+	# The directory itself may be a mount point.
+	find "$CONTAINER" -mindepth 1 -delete 2>/dev/null || true
+	rmdir "$CONTAINER" 2>/dev/null || true
 	say "clean: nothing quickstart made is left (ssh keys in ~/.ssh stay)"
 }
 

@@ -609,6 +609,11 @@ static int field_set(struct parse_state *st, const struct key_def *k, void *fiel
 			PROBLEM(st, st->line, "%s = %s: expected an absolute path (starting with '/')", k->name, value);
 			return -EINVAL;
 		}
+		if (strpbrk(value, "\x01\x02\x03\x04\x05\x06\x07\x08\t\x0b\x0c\r\x0e\x0f\x10\x11\x12\x13\x14"
+				   "\x15\x16\x17\x18\x19\x1a\x1b\x1c\x1d\x1e\x1f\x7f")) {
+			PROBLEM(st, st->line, "%s: a control character in a path; rename the file", k->name);
+			return -EINVAL;
+		}
 		free(*(char **)field);
 		*(char **)field = strdup(value);
 		return *(char **)field ? 0 : -ENOMEM;

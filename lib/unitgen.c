@@ -11,6 +11,7 @@
 
 #include "credential.h"
 #include "macro.h"
+#include "sandbox.h"
 #include "strv.h"
 #include "values.h"
 
@@ -223,6 +224,7 @@ int unitgen_dropin(const struct vm_config *c, const struct unitgen_paths *paths,
 		fprintf(f, "ExecStopPost=+%s/qvm-net down %%i\n", paths->libexecdir);
 	put_credentials(f, c);
 	put_writable_paths(f, c);
+	sandbox_put_binds(f, c);
 	if (fclose(f) != 0)
 		return -ENOMEM;
 	*ret = TAKE_PTR(data);

@@ -24,7 +24,7 @@ failures = []
 # Words in scripts that name an executable on PATH but are not run as one there.
 NOT_RUN = {
     # the printed "ssh -p PORT USER@..." hint; pgrep's process name; getent's database
-    "quickstart.sh": {"ssh", "systemd", "passwd"},
+    "quickstart.sh": {"ssh", "systemd", "passwd", "poweroff"},  # and systemctl's verb
     "qvm-image-build": {"convert"},  # qemu-img's subcommand
 }
 # Libraries of the toolchain (sanitizers) and of libc itself: not qvm's to list.
@@ -47,20 +47,39 @@ def read_list(name):
     return rows
 
 
-def dpkg_owner(path):
-    """The package dpkg says has @path, trying the /usr-merged spellings too; None if none."""
-    candidates = [path, os.path.realpath(path)]
+def spellings(path):
+    """@path, its real path, and their /usr-merged twins (dpkg knows only one of them)."""
+    base = os.path.basename(path)
+    candidates = [path, os.path.realpath(path), "/usr/bin/" + base, "/usr/sbin/" + base]
     for p in list(candidates):
         for a, b in (("/usr/bin/", "/bin/"), ("/usr/sbin/", "/sbin/"), ("/usr/lib/", "/lib/")):
             if p.startswith(a):
                 candidates.append(b + p[len(a):])
             elif p.startswith(b):
                 candidates.append(a + p[len(b):])
-    for p in candidates:
-        r = subprocess.run(["dpkg", "-S", p], capture_output=True, text=True)
-        if r.returncode == 0:
-            return r.stdout.split(":", 1)[0].split(",")[0].strip()
-    return None
+    return candidates
+
+
+OWNERS = {}
+
+
+def dpkg_owners(paths):
+    """Fill OWNERS for @paths with one `dpkg -S` run (dpkg is slow to start)."""
+    todo = sorted({c for p in paths if p for c in spellings(p)} - set(OWNERS))
+    if not todo:
+        return
+    out = subprocess.run(["dpkg", "-S", *todo], capture_output=True, text=True).stdout
+    for line in out.splitlines():
+        pkgs, _, path = line.partition(": ")
+        OWNERS[path] = pkgs.split(",")[0].split(":")[0].strip()
+    for p in todo:
+        OWNERS.setdefault(p, None)
+
+
+def dpkg_owner(path):
+    """The package dpkg says has @path, trying the /usr-merged spellings too; None if none."""
+    dpkg_owners([path])
+    return next((OWNERS[c] for c in spellings(path) if OWNERS.get(c)), None)
 
 
 def strip_shell(text):
@@ -162,6 +181,8 @@ def main():
         fail("tests/build-deps.txt is back: move its lines into packages/run.txt or packages/build.txt")
     build_only = {pkg for pkg, _, _ in build}
 
+    dpkg_owners([p if p.startswith("/") else shutil.which(p) for _, progs, _ in run for p in progs])
+
     # Every program used is covered.
     uses = {
         "helpers/qvm-image-build (tools=)": (image_build_tools(), False),
@@ -195,14 +216,20 @@ def main():
     run_pkgs = {pkg for pkg, _, _ in run}
     bindir = os.path.join(BUILD, "helpers") if BUILD else ""
     if bindir and os.path.isdir(bindir) and shutil.which("readelf"):
+        ldcache = {}
+        for line in subprocess.run(["ldconfig", "-p"], capture_output=True, text=True).stdout.splitlines()[1:]:
+            name, _, path = line.strip().partition(" => ")
+            ldcache.setdefault(name.split(" ")[0], path)
+        needed = {}
         for name in sorted(os.listdir(bindir)):
             path = os.path.join(bindir, name)
-            if not (name.startswith("qvm") and os.access(path, os.X_OK) and os.path.isfile(path)):
-                continue
-            out = subprocess.run(["readelf", "-d", path], capture_output=True, text=True).stdout
-            for lib in re.findall(r"\(NEEDED\).*\[(.+)\]", out):
-                ldpath = subprocess.run(["sh", "-c", f"ldconfig -p | awk '$1 == \"{lib}\" {{ print $NF; exit }}'"],
-                                        capture_output=True, text=True).stdout.strip()
+            if name.startswith("qvm") and os.access(path, os.X_OK) and os.path.isfile(path):
+                out = subprocess.run(["readelf", "-d", path], capture_output=True, text=True).stdout
+                needed[name] = re.findall(r"\(NEEDED\).*\[(.+)\]", out)
+        dpkg_owners([ldcache.get(lib) for libs in needed.values() for lib in libs])
+        for name, libs in sorted(needed.items()):
+            for lib in libs:
+                ldpath = ldcache.get(lib)
                 owner = dpkg_owner(ldpath) if ldpath else None
                 if owner and owner not in run_pkgs and owner not in TOOLCHAIN_PKGS:
                     fail(f"helpers/{name} links {lib} from {owner}, which packages/run.txt does not list")
