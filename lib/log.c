@@ -9,6 +9,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "diag.h"
+
 static const char *log_ident = "qvm";
 static int kmsg_fd = -1;
 
@@ -35,15 +37,40 @@ static void kmsg_write(int prio, const char *msg)
 	(void)!write(kmsg_fd, line, n);
 }
 
+/*
+ * Write @in into @out (of @size) with control characters as \xNN, so that a
+ * message quoting a file name or guest output stays one record: an LF would
+ * start a new "<N>" line for the journal or kmsg, at a priority of its choosing.
+ */
+static void escape_controls(const char *in, char *out, size_t size)
+{
+	size_t o = 0;
+
+	for (; *in && o + 5 < size; in++) {
+		unsigned char c = (unsigned char)*in;
+
+		if (c < 0x20 || c == 0x7f)
+			o += (size_t)snprintf(out + o, size - o, "\\x%02x", c);
+		else
+			out[o++] = (char)c;
+	}
+	out[o] = '\0';
+}
+
 int log_msg(int prio, int error, const char *fmt, ...)
 {
-	char msg[2048];
+	char raw[2048], msg[2048];
 	va_list ap;
 	int saved = errno;
 
+	/* %m names @error, not whatever errno an unrelated call left behind (sd-event and
+	 * netlink return errors without setting errno), as systemd's log.c does. */
+	if (error)
+		errno = error;
 	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
+	vsnprintf(raw, sizeof(raw), fmt, ap);
 	va_end(ap);
+	escape_controls(raw, msg, sizeof(msg));
 	if (kmsg_fd >= 0)
 		kmsg_write(prio, msg);
 	else if (getenv("JOURNAL_STREAM"))
@@ -52,4 +79,13 @@ int log_msg(int prio, int error, const char *fmt, ...)
 		fprintf(stderr, "%s: %s\n", log_ident, msg);
 	errno = saved;
 	return error ? -error : 0;
+}
+
+void log_diags(int prio, const struct diag_list *l, const char *suffix)
+{
+	for (size_t i = 0; i < l->n; i++) {
+		_cleanup_free_ char *s = diag_format(&l->items[i]);
+
+		log_msg(prio, 0, "%s%s", s ? s : l->items[i].message, suffix ? suffix : "");
+	}
 }

@@ -2,6 +2,7 @@
 #include "qmp.h"
 
 #include <errno.h>
+#include <sys/socket.h>
 #include <poll.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -119,6 +120,8 @@ static bool dispatch_event(struct qmp *q, json_object *msg)
 
 	if (!json_object_object_get_ex(msg, "event", &event))
 		return false;
+	if (!json_object_is_type(event, json_type_string))
+		return true;    /* {"event": null} or a number: no event a callback can name; dropped */
 	json_object_object_get_ex(msg, "data", &data);
 	if (q->on_event)
 		q->on_event(json_object_get_string(event), data, q->userdata);
@@ -164,11 +167,11 @@ int qmp_process(struct qmp *q)
 	return r < 0 && r != -EAGAIN ? r : 0;
 }
 
-/* Write all of @s to the socket. */
+/* Write all of @s to the socket; a closed peer is -EPIPE, never SIGPIPE. */
 static int write_all(int fd, const char *s, size_t n)
 {
 	while (n > 0) {
-		ssize_t w = write(fd, s, n);
+		ssize_t w = send(fd, s, n, MSG_NOSIGNAL);
 
 		if (w < 0 && errno == EINTR)
 			continue;
