@@ -20,15 +20,7 @@ start=$SECONDS
 
 T=$(mktemp -d /var/tmp/qvm-rerun.XXXXXX)
 at_exit "rm -rf --one-file-system '$T'"
-mkdir -p "$T/up" "$T/work" "$T/root" "$T/qs" "$T/nobin"
-for d in ${PATH//:/ }; do
-	[ -d "$d" ] || continue
-	for f in "$d"/*; do
-		n=${f##*/}
-		[ "$n" = mkfs.vfat ] || [ -e "$T/nobin/$n" ] || ln -s "$f" "$T/nobin/$n"
-	done
-done
-
+mkdir -p "$T/up" "$T/work" "$T/root" "$T/qs"
 # The sandbox: a mount namespace kept alive by a sleeper; every quickstart run chroots into it.
 cat >"$T/sandbox.sh" <<SH
 set -e
@@ -52,12 +44,15 @@ sandbox() { nsenter -t "$sleeper" -m -- chroot "$T/root" "$@"; }
 nsenter -t "$sleeper" -m -- meson install -C "$QVM_BUILD_ROOT" --no-rebuild --quiet --destdir "$T/root" >/dev/null
 nsenter -t "$sleeper" -m -- git -c safe.directory='*' clone -q --no-hardlinks "$QVM_SOURCE_ROOT" "$T/root/root/qvm-clone"
 path=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
+# /nobin: every program of the sandbox's PATH but mkfs.vfat.
+sandbox bash -c 'mkdir /nobin && for d in '"${path//:/ }"'; do for f in "$d"/*; do
+	n=${f##*/}; [ "$n" = mkfs.vfat ] || [ -e "/nobin/$n" ] || ln -s "$f" "/nobin/$n"; done; done'
 qs() { sandbox env -i PATH="$1" HOME=/root LANG=C.UTF-8 TERM=dumb bash -c "cd /root/qvm-clone && ./quickstart.sh $2"; }
 at_exit "qs '$path' --clean >/dev/null 2>&1"
 
 # 1. Fails at the image step.
 rc=0
-qs "$T/nobin" "--offline --no-build" >"$T/run1.out" 2>"$T/run1.err" || rc=$?
+qs /nobin "--offline --no-build" >"$T/run1.out" 2>"$T/run1.err" || rc=$?
 log "first run: exit $rc after $((SECONDS - start)) s"
 [ $rc != 0 ] || fail "quickstart succeeded without mkfs.vfat"
 last=$(tail -n1 "$T/run1.err")
