@@ -40,70 +40,35 @@ static bool key_in(const struct key_def *k, const char *const keys[][2], size_t 
 	return false;
 }
 
-/* Write @path as one BindPaths= source:dest item: '%' doubled; blanks, ':', quotes and '\' escaped. */
-static void put_bind_path(FILE *f, const char *path)
+/* @fn for key @k's value @path when the sandbox hides it. */
+static int visit(const struct key_def *k, const char *path, sandbox_bind_fn fn, void *userdata)
 {
-	for (const char *p = path; *p; p++) {
-		if (*p == '%')
-			fputc('%', f);
-		else if (strchr(" \t:\\\"'", *p))
-			fputc('\\', f);
-		fputc(*p, f);
-	}
+	if (!path || path[0] != '/' || !sandbox_hides(path) ||
+	    key_in(k, credential_keys, ELEMENTSOF(credential_keys)))
+		return 0;
+	return fn(path, key_in(k, writable_keys, ELEMENTSOF(writable_keys)), userdata);
 }
 
-/* "BindPaths=-PATH:PATH" (or BindReadOnlyPaths=) when the sandbox hides @path. */
-static void put_bind(FILE *f, const char *path, size_t len, bool writable)
-{
-	char buf[4096];
-
-	if (len >= sizeof(buf))
-		return;
-	memcpy(buf, path, len);
-	buf[len] = '\0';
-	if (!sandbox_hides(buf))
-		return;
-	fprintf(f, "%s=-", writable ? "BindPaths" : "BindReadOnlyPaths");
-	put_bind_path(f, buf);
-	fputc(':', f);
-	put_bind_path(f, buf);
-	fputc('\n', f);
-}
-
-/* The bind of key @k's value @path: the file, or for a data disk its directory (it may not exist yet). */
-static void put_key_bind(FILE *f, const struct key_def *k, const char *path)
-{
-	bool writable = key_in(k, writable_keys, ELEMENTSOF(writable_keys));
-	const char *slash;
-
-	if (!path || path[0] != '/' || key_in(k, credential_keys, ELEMENTSOF(credential_keys)))
-		return;
-	slash = strrchr(path, '/');
-	if (strcmp(k->section, "disk") == 0)
-		put_bind(f, path, slash == path ? 1 : (size_t)(slash - path), true);
-	else
-		put_bind(f, path, strlen(path), writable);
-}
-
-void sandbox_put_binds(FILE *f, const struct vm_config *c)
+int sandbox_for_each_bind(const struct vm_config *c, sandbox_bind_fn fn, void *userdata)
 {
 	size_t n;
 	const struct key_def *keys = config_keys(&n);
 	const char *source = c->image_source;
+	int r = 0;
 
 	if (source && strncmp(source, "file://", 7) == 0)
 		source += 7;
-	if (source && source[0] == '/')
-		put_bind(f, source, strlen(source), false);
-	for (size_t i = 0; i < n; i++) {
+	if (source && source[0] == '/' && sandbox_hides(source))
+		r = fn(source, false, userdata);
+	for (size_t i = 0; r == 0 && i < n; i++) {
 		if (keys[i].type != KEY_PATH)
 			continue;
 		if (strcmp(keys[i].section, "disk") == 0) {
-			for (size_t d = 0; d < c->n_disks; d++)
-				if (c->disks[d].path)
-					put_key_bind(f, &keys[i], *(char *const *)((const char *)&c->disks[d] + keys[i].offset));
+			for (size_t d = 0; r == 0 && d < c->n_disks; d++)
+				r = visit(&keys[i], *(char *const *)((const char *)&c->disks[d] + keys[i].offset), fn, userdata);
 		} else {
-			put_key_bind(f, &keys[i], *(char *const *)((const char *)c + keys[i].offset));
+			r = visit(&keys[i], *(char *const *)((const char *)c + keys[i].offset), fn, userdata);
 		}
 	}
+	return r;
 }

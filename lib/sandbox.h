@@ -13,16 +13,17 @@
  */
 bool sandbox_hides(const char *path);
 
+/* Called for each file to bind: @path, and whether the VM writes it. */
+typedef int (*sandbox_bind_fn)(const char *path, bool writable, void *userdata);
+
 /**
- * sandbox_put_binds() - write BindReadOnlyPaths=/BindPaths= for the VM's hidden files
- * @f: the drop-in being written
+ * sandbox_for_each_bind() - call @fn for every file of the VM that sandbox_hides()
  * @c: a valid config
  *
  * Every KEY_PATH key of the key table (so every path key added later too), the [disk:NAME]
- * paths and a local [image] source are looked at; those sandbox_hides() are bound into the
- * service at the same place: read-only, or writable for [image] disk and the directory of a
- * [disk:NAME] path. The cloud-init files reach the helpers as credentials and need no bind.
- * A '-' prefix makes a file missing at start the helper's "missing" error, not systemd's.
- * Return: nothing; the values are escaped for a unit file (specifiers, separators, quotes)
+ * paths and a local [image] source are looked at. Writable: [image] disk and [disk:NAME]
+ * path; the rest read-only. The cloud-init files reach the helpers as credentials
+ * (LoadCredential=, read by systemd outside the sandbox) and are skipped.
+ * Return: 0, or the first non-zero return of @fn
  */
-void sandbox_put_binds(FILE *f, const struct vm_config *c);
+int sandbox_for_each_bind(const struct vm_config *c, sandbox_bind_fn fn, void *userdata);

@@ -83,28 +83,33 @@ static void test_binds(void **state)
 			 "[disk:data]\nsize = 1G\npath = /var/tmp/disks/data.qcow2\n"
 			 "[cloud-init]\nuser-data = /root/user-data\n");
 
-	assert_non_null(strstr(d, "BindReadOnlyPaths=-/home/u/base.qcow2:/home/u/base.qcow2\n"));
-	assert_non_null(strstr(d, "BindReadOnlyPaths=-/tmp/k:/tmp/k\n"));
-	assert_non_null(strstr(d, "BindReadOnlyPaths=-/root/install.iso:/root/install.iso\n"));
-	assert_non_null(strstr(d, "BindPaths=-/var/tmp/disks:/var/tmp/disks\n"));
-	assert_null(strstr(d, "/srv/initrd:"));
-	assert_null(strstr(d, "Paths=-/root/user-data"));
+	assert_non_null(strstr(d, "BindReadOnlyPaths=\"-/home/u/base.qcow2\"\n"));
+	assert_non_null(strstr(d, "BindReadOnlyPaths=\"-/tmp/k\"\n"));
+	assert_non_null(strstr(d, "BindReadOnlyPaths=\"-/root/install.iso\"\n"));
+	assert_non_null(strstr(d, "BindPaths=\"-/var/tmp/disks/data.qcow2\"\n"));
+	assert_non_null(strstr(d, "ProtectHome=tmpfs\n"));
+	assert_null(strstr(d, "/srv/initrd\""));
+	assert_null(strstr(d, "Paths=\"-/root/user-data"));
 	assert_non_null(strstr(d, "LoadCredential=" CRED_USER_DATA ":/root/user-data\n"));
 	free(d);
-	d = dropin("[image]\ndisk = /root/vm.raw\n");
-	assert_non_null(strstr(d, "BindPaths=-/root/vm.raw:/root/vm.raw\n"));
+	d = dropin("[image]\ndisk = /var/tmp/vm.raw\n");
+	assert_non_null(strstr(d, "BindPaths=\"-/var/tmp/vm.raw\"\n"));
+	assert_null(strstr(d, "ProtectHome="));
 	free(d);
 	d = dropin("[image]\nsource = file:///var/tmp/b.qcow2\n");
-	assert_non_null(strstr(d, "BindReadOnlyPaths=-/var/tmp/b.qcow2:/var/tmp/b.qcow2\n"));
+	assert_non_null(strstr(d, "BindReadOnlyPaths=\"-/var/tmp/b.qcow2\"\n"));
+	free(d);
+	d = dropin("[image]\nsource = /var/lib/qvm/images/b.qcow2\n");
+	assert_null(strstr(d, "Bind"));
 	free(d);
 }
 
-/* Blanks, ':', quotes, '\' and '%' are escaped for BindPaths=; commas pass as they are. */
+/* Blanks, ':' and commas stay inside the quotes; '"' and '\\' are escaped, '%' doubled. */
 static void test_escaping(void **state)
 {
 	char *d = dropin("[boot]\nkernel = /tmp/a b:c%d\\e\"f'g,h\n");
 
-	assert_non_null(strstr(d, "BindReadOnlyPaths=-/tmp/a\\ b\\:c%%d\\\\e\\\"f\\'g,h:/tmp/a\\ b\\:c%%d\\\\e\\\"f\\'g,h\n"));
+	assert_non_null(strstr(d, "BindReadOnlyPaths=\"-/tmp/a b:c%%d\\\\e\\\"f'g,h\"\n"));
 	free(d);
 }
 
