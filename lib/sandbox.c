@@ -3,6 +3,7 @@
 
 #include <string.h>
 
+#include "config-internal.h"
 #include "macro.h"
 
 /* Keys whose files systemd reads as root and passes as credentials (LoadCredential=). */
@@ -66,6 +67,10 @@ int sandbox_for_each_bind(const struct vm_config *c, sandbox_bind_fn fn, void *u
 		if (strcmp(keys[i].section, "disk") == 0) {
 			for (size_t d = 0; r == 0 && d < c->n_disks; d++)
 				r = visit(&keys[i], *(char *const *)((const char *)&c->disks[d] + keys[i].offset), fn, userdata);
+		} else if (config_is_instance_kind(keys[i].section)) {
+			/* [share:NAME] dirs are bound by the generator's share code; a new kind of
+			 * named section needs its own case here, for its own struct. */
+			continue;
 		} else {
 			r = visit(&keys[i], *(char *const *)((const char *)c + keys[i].offset), fn, userdata);
 		}
