@@ -9,7 +9,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "helper.h"
 #include "checksum.h"
+#include "basic.h"
 #include "config.h"
 #include "download.h"
 #include "image.h"
@@ -158,7 +160,7 @@ static int check_local_source(const struct vm_config *c, char base[static 4096])
 	struct checksum want, have;
 	int r;
 
-	snprintf(base, 4096, "%s", strncmp(c->image_source, "file://", 7) == 0 ? c->image_source + 7 : c->image_source);
+	snprintf(base, 4096, "%s", url_local_path(c->image_source));
 	if (access(base, R_OK) < 0 && errno == ENOENT)
 		return log_error_errno(ENOENT, "%s: the source image %s is missing; the VM's disk is left as it is", c->path, base);
 	if (access(base, R_OK) < 0)
@@ -249,7 +251,7 @@ static int ensure_data_disks(const struct vm_config *c, const struct vm_paths *p
 /* Whether @source is a URL that has to be downloaded (file:// is copied into the cache too). */
 static bool source_is_download(const char *source)
 {
-	return strncmp(source, "http://", 7) == 0 || strncmp(source, "https://", 8) == 0;
+	return url_kind(source) == URL_HTTP;
 }
 
 /* Prepare every disk of @c. */
@@ -329,7 +331,6 @@ int main(int argc, char *argv[])
 		{ "help", no_argument, NULL, 'h' },    {}
 	};
 	_cleanup_config_free_ struct vm_config *c = NULL;
-	_cleanup_diag_list_ struct diag_list diags = {};
 	bool refresh = false, do_reset = false;
 	int o, r;
 
@@ -345,10 +346,9 @@ int main(int argc, char *argv[])
 		return 2;
 	}
 	log_setup("qvm-image", 0);
-	r = config_load(config_dir(), argv[optind], &c, &diags);
-	log_diags(LOG_ERR, &diags, NULL);
-	if (r < 0)
-		return 2;
+	r = helper_load_vm(argv[optind], &c);
+	if (r != HELPER_EXIT_OK)
+		return r;
 	r = do_reset ? reset(c) : prepare(c, refresh);
 	return r < 0 ? 1 : 0;
 }

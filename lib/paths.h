@@ -4,6 +4,7 @@
 #include <stddef.h>
 
 #include "config.h"
+#include "basic.h"
 
 /*
  * Under systemd the unit's StateDirectory=qvm/%i, RuntimeDirectory=qvm/%i and
@@ -69,8 +70,3 @@ char *vm_mac(const struct vm_config *c, char buf[static 18]);
  */
 unsigned name_hash(const char *s);
 
-/**
- * mkdir_p() - create directory @path and any missing parents with @mode
- * Return: 0 (also when it exists), or negative errno
- */
-int mkdir_p(const char *path, unsigned mode);

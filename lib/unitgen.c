@@ -1,5 +1,6 @@
 /* unitgen.c - rendering a VM's systemd drop-in and writing generator output */
 #include "unitgen.h"
+#include "basic.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -388,23 +389,6 @@ int unitgen_dropin(const struct vm_config *c, const struct unitgen_paths *paths,
 	return 0;
 }
 
-/* Create the directories of @rel below @dir (never @dir itself or anything above it). */
-static int mkdir_parents(const char *dir, const char *rel)
-{
-	_cleanup_free_ char *path = NULL;
-	size_t skip = strlen(dir) + 1;
-
-	if (asprintf(&path, "%s/%s", dir, rel) < 0)
-		return -ENOMEM;
-	for (char *p = strchr(path + skip, '/'); p; p = strchr(p + 1, '/')) {
-		*p = '\0';
-		if (mkdir(path, 0755) < 0 && errno != EEXIST)
-			return negative_errno();
-		*p = '/';
-	}
-	return 0;
-}
-
 int write_file_exclusive(const char *dir, const char *rel, const char *content)
 {
 	_cleanup_free_ char *path = NULL;
@@ -413,7 +397,7 @@ int write_file_exclusive(const char *dir, const char *rel, const char *content)
 
 	if (asprintf(&path, "%s/%s", dir, rel) < 0)
 		return -ENOMEM;
-	r = mkdir_parents(dir, rel);
+	r = mkdir_parents(path, strlen(dir), 0755);
 	if (r < 0)
 		return r;
 	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0644);
@@ -439,7 +423,7 @@ int symlink_in(const char *dir, const char *rel, const char *target)
 
 	if (asprintf(&path, "%s/%s", dir, rel) < 0)
 		return -ENOMEM;
-	r = mkdir_parents(dir, rel);
+	r = mkdir_parents(path, strlen(dir), 0755);
 	if (r < 0)
 		return r;
 	if (symlink(target, path) < 0 && errno != EEXIST)
