@@ -60,7 +60,8 @@ become_root() {
 install_packages() {
 	local pkgs=(meson ninja-build pkg-config gcc libsystemd-dev libinih-dev libcurl4-openssl-dev
 		libyaml-dev libcmocka-dev libssl-dev libjson-c-dev libmnl-dev libisofs-dev
-		systemd systemd-container qemu-system-x86 qemu-utils ovmf openssh-client curl ca-certificates)
+		systemd systemd-container qemu-system-x86 qemu-utils ovmf openssh-client curl ca-certificates
+		qemu-system-arm qemu-efi-aarch64 qemu-efi-arm)
 	# The local image build needs debootstrap and GRUB.
 	pkgs+=(debootstrap grub-pc-bin fdisk e2fsprogs)
 	say "installing packages: ${pkgs[*]}"

@@ -107,7 +107,8 @@ static int start_share(const struct vm_paths *p, const struct share_config *s, c
 	log_diags(LOG_ERR, &diags, NULL);
 	if (r < 0)
 		return r;
-	if ((r = vm_share_socket(p, s->name, path)) < 0 || (r = virtiofsd_argv(s, binary, VIRTIOFSD_FD, &argv)) < 0)
+	if ((r = vm_share_socket(p, s->name, path)) < 0 ||
+	    (r = virtiofsd_argv(s, binary, VIRTIOFSD_FD, share_sandbox_mode("/proc/self/mountinfo"), &argv)) < 0)
 		return log_error_errno(r, "[share:%s]: %m", s->name);
 	sock = listen_for_qemu(path, vm_uid, vm_gid);
 	if (sock < 0)
@@ -117,9 +118,9 @@ static int start_share(const struct vm_paths *p, const struct share_config *s, c
 		return log_error_errno(errno, "fork: %m");
 	if (*pid == 0)
 		exec_virtiofsd(s, &id, argv, sock, parent);
-	log_info("[share:%s] %s%s: virtiofsd %d as uid %u gid %u (guest %lld:%lld), socket %s", s->name, s->path,
-		 s->readonly ? " (read-only)" : "", (int)*pid, (unsigned)id.uid, (unsigned)id.gid,
-		 (long long)s->guest_uid, (long long)s->guest_gid, path);
+	log_info("[share:%s] %s%s: virtiofsd %d as uid %u gid %u (guest %lld:%lld), %s, socket %s", s->name,
+		 s->path, s->readonly ? " (read-only)" : "", (int)*pid, (unsigned)id.uid, (unsigned)id.gid,
+		 (long long)s->guest_uid, (long long)s->guest_gid, argv[strv_length(argv) - 1], path);
 	return 0;
 }
 
