@@ -14,7 +14,7 @@ fi
 # shellcheck disable=SC2034  # read by guest_start (tests/lib/guest-image.sh)
 GUEST_FIRMWARE=uefi
 for f in "$GUEST_OVMF_CODE" "$GUEST_OVMF_VARS"; do
-	[ -r "$f" ] || { echo "FAIL: $f missing (ovmf in tests/build-deps.txt)"; exit 1; }
+	[ -r "$f" ] || { echo "FAIL: $f missing (ovmf in packages/run.txt)"; exit 1; }
 done
 
 fail() {
