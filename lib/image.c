@@ -216,6 +216,24 @@ int qemu_img_snapshot(const char *path, char op, const char *tag, char *error, s
 	return run_qemu_img(argv, NULL, 0, error, error_size);
 }
 
+/* fsync the file at @path. */
+static int fsync_path(const char *path)
+{
+	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	return fd < 0 || fsync(fd) < 0 ? -errno : 0;
+}
+
+/* fsync the directory that holds @path, so a new name in it is durable. */
+static int fsync_parent(const char *path)
+{
+	char dir[4200];
+	const char *slash = strrchr(path, '/');
+
+	snprintf(dir, sizeof(dir), "%.*s", slash ? (int)(slash - path) + (slash == path) : 1, slash ? path : ".");
+	return fsync_path(dir);
+}
+
 int qemu_img_create(const char *path, const char *format, const char *backing, const char *backing_format,
 		    uint64_t size, char *error, size_t error_size)
 {
@@ -247,8 +265,12 @@ int qemu_img_create(const char *path, const char *format, const char *backing, c
 	}
 	argv[n] = NULL;
 	r = run_qemu_img(argv, NULL, 0, error, error_size);
+	if (r >= 0)
+		r = fsync_path(tmp);    /* durable before it gets its name: a crash never leaves a torn disk */
 	if (r >= 0 && link(tmp, path) < 0) /* link, not rename: never replace a file that appeared meanwhile */
 		r = -errno;
 	unlink(tmp);
+	if (r >= 0)
+		r = fsync_parent(path);
 	return r;
 }
