@@ -165,10 +165,11 @@ static int check_local_source(const struct vm_config *c, char base[static 4096])
 		return log_error_errno(ENOENT, "%s: the source image %s is missing; the VM's disk is left as it is", c->path, base);
 	if (access(base, R_OK) < 0)
 		return log_error_errno(errno, "%s: source %s: %m", c->path, base);
-	if (!c->image_checksum)
+	if (!c->image_checksum && !c->image_checksums)
 		return 0;
-	if (checksum_parse(c->image_checksum, &want) < 0)
-		return log_error_errno(EINVAL, "%s: bad checksum = %s", c->path, c->image_checksum);
+	r = expected_checksum(c, &want);    /* checksum =, or the file's line in checksums = */
+	if (r < 0)
+		return r;
 	r = hash_file(base, want.algo, &have);
 	if (r < 0)
 		return log_error_errno(r, "cannot read %s: %m", base);

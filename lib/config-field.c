@@ -103,6 +103,9 @@ const char *config_path_problem(const char *p)
 		return "a path cannot end in a backslash";
 	if (n >= 4096)
 		return "the path is too long";
+	for (const char *q = p; *q; q++)
+		if ((unsigned char)*q < 0x20 || *q == 0x7f)
+			return "a control character in a path; rename the file";
 	return NULL;
 }
 
