@@ -350,6 +350,10 @@ int main(int argc, char *argv[])
 	r = helper_load_vm(argv[optind], &c);
 	if (r != HELPER_EXIT_OK)
 		return r;
+	if (!do_reset && !config_uses_image(c)) {
+		log_info("VM %s has no [image] source or disk and no [disk:NAME]: nothing to do", c->name);
+		return 0;
+	}
 	r = do_reset ? reset(c) : prepare(c, refresh);
 	return r < 0 ? 1 : 0;
 }

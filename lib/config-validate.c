@@ -9,7 +9,7 @@
 #include <string.h>
 
 #include "arch.h"
-#include "qemu_argv.h"
+#include "machine.h"
 #include "strv.h"
 #include "values.h"
 

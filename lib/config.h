@@ -9,6 +9,8 @@
 
 #define QVM_NAME_MAX 64
 #define QVM_CONFIG_DIR "/etc/qvm"
+/* Length of a config digest (config_digest()): 16 hex digits and a NUL. */
+#define CONFIG_DIGEST_SIZE 17
 #define USEC_PER_SEC UINT64_C(1000000)
 
 /*
@@ -79,6 +81,7 @@ struct share_config {
 struct vm_config {
 	char *name;               /* file name without .ini */
 	char *path;               /* the main INI file */
+	char digest[CONFIG_DIGEST_SIZE]; /* config_digest() of the files read; "" if unknown */
 
 	/* [vm] */
 	char *description;
@@ -226,6 +229,20 @@ int config_load(const char *config_dir, const char *name, struct vm_config **ret
  * Return: as config_load()
  */
 int config_load_file(const char *path, struct vm_config **ret, struct diag_list *diags);
+
+/**
+ * config_digest() - a fingerprint of NAME.ini and its NAME.ini.d/ (*.conf)
+ * drop-ins: their names and contents, in reading order. The generator puts
+ * it into the VM's drop-in (QVM_CONFIG_DIGEST=), and the helpers compare it
+ * with the files they read, so a VM whose files changed after the last
+ * daemon-reload does not start on a stale plan. It detects edits; it is not
+ * a defence against someone who can write /etc/qvm.
+ * @config_dir: directory holding the INI files
+ * @name: VM name
+ * @ret: the digest, 16 lower-case hex digits
+ * Return: 0, -ENOENT if NAME.ini does not exist, other negative errno
+ */
+int config_digest(const char *config_dir, const char *name, char ret[static CONFIG_DIGEST_SIZE]);
 
 /**
  * config_list_names() - the VM names with a NAME.ini in @config_dir, sorted

@@ -4,6 +4,7 @@
 #include <stdbool.h>
 
 #include "config.h"
+#include "machine.h"
 #include "diag.h"
 #include "paths.h"
 
@@ -49,17 +50,6 @@ int qemu_argv_build(const struct vm_config *c, const struct vm_paths *p,
 		    const struct qemu_host *host, char ***ret_argv,
 		    struct qemu_choice *choice, struct diag_list *diags);
 
-/**
- * qemu_machine_arch() - the first qemu-system-ARCH that has machine type @machine
- * Return: a static string, or NULL for a machine qvm does not know (then only QEMU can tell)
- */
-const char *qemu_machine_arch(const char *machine);
-
-/**
- * qemu_machine_fits() - can qemu-system-@arch run machine type @machine?
- * Return: false only for a machine qvm knows belongs to other arches
- */
-bool qemu_machine_fits(const char *machine, const char *arch);
 
 /**
  * qemu_gdb_address() - where VM @c's gdb stub listens

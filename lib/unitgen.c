@@ -370,14 +370,10 @@ int unitgen_dropin(const struct vm_config *c, const struct unitgen_paths *paths,
 	fprintf(f, "TimeoutStartSec=%s\n", format_duration(span, sizeof(span), c->start_timeout));
 	fprintf(f, "TimeoutStopSec=%s\n", format_duration(span, sizeof(span), stop_timeout(c)));
 	fprintf(f, "Restart=%s\n", restart_policy_to_string(c->restart));
-	if (c->net_mode == NET_TAP)
-		fprintf(f, "ExecStartPre=+%s/qvm-net up %%i\n", paths->libexecdir);
-	if (config_uses_image(c))
-		fprintf(f, "ExecStartPre=%s/qvm-image %%i\n", paths->libexecdir);
-	if (c->has_cloud_init)
-		fprintf(f, "ExecStartPre=%s/qvm-seed %%i\n", paths->libexecdir);
-	if (c->net_mode == NET_TAP)
-		fprintf(f, "ExecStopPost=+%s/qvm-net down %%i\n", paths->libexecdir);
+	/* The template runs every helper and each decides from the INI whether it has work;
+	 * the digest lets them notice an INI that changed since this drop-in was written. */
+	if (c->digest[0])
+		fprintf(f, "Environment=QVM_CONFIG_DIGEST=%s\n", c->digest);
 	r |= put_credentials(f, c);
 	r |= put_writable_paths(f, c);
 	r |= put_binds(f, c);

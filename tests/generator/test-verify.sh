@@ -13,7 +13,8 @@ for h in qvm-launch qvm-image qvm-seed qvm-net; do
 	if [ -e "$build/helpers/$h" ]; then ln -s "$build/helpers/$h" "$tmp/libexec/$h"
 	else ln -s "$build/helpers/qvm-launch" "$tmp/libexec/$h"; fi
 done
-sed "s|^ExecStart=.*|ExecStart=$tmp/libexec/qvm-launch %i|" "$build/units/qvm@.service" > "$tmp/units/qvm@.service"
+# The template runs every helper: point each Exec line at the stand-ins.
+sed -E "s|^(Exec[A-Za-z]*=[+]?)[^ ]*/(qvm-[a-z]+)|\1$tmp/libexec/\2|" "$build/units/qvm@.service" > "$tmp/units/qvm@.service"
 for vm in "$src"/tests/golden/generator/{01,02,04,09,11}-*/root/etc/qvm/*.ini; do
 	cp "$vm" "$tmp/etc/"
 done

@@ -1,6 +1,6 @@
 """harness.py - boot a real systemd in a throwaway container with the built qvm installed.
 
-The host has no systemd as PID 1, so each test boots one (DESIGN.md section 7):
+The host has no systemd as PID 1, so each test boots one (tests/integration/README.md):
 
   1. an overlay of the host's / (lowerdir=/) on a fresh temp dir, so nothing the
      test does reaches the real host;
