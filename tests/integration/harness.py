@@ -242,13 +242,15 @@ def _reaper_main(tmp, grace):
 class Container:
     """One systemd container over an overlay of the host's root, with qvm installed."""
 
-    def __init__(self, name, build=None, kvm=False, kmsg=False, binds=(), grace=60, nspawn_args=()):
+    def __init__(self, name, build=None, kvm=False, kmsg=False, binds=(), grace=60, nspawn_args=(),
+                 install=True):
         """Prepare (but do not boot) a container; @name shows up in the machine name and temp dir.
 
         @kvm binds /dev/kvm; @kmsg binds the host's /dev/kmsg and lets the container's
         journald read it, so what the generator logs to the kernel log reaches the
         container's journal as on a real host (the container sees the host's kernel
-        log too, and its lines land there); @binds are extra --bind= arguments.
+        log too, and its lines land there); @binds are extra --bind= arguments; with
+        @install false, qvm is only removed, not installed (a test installs it its own way).
         """
         self.name = name
         self.build = build or build_root()
@@ -257,6 +259,7 @@ class Container:
         self.binds = list(binds)
         self.nspawn_args = list(nspawn_args)
         self.grace = grace
+        self.install = install
         self.nspawn = None
         self.init = None
         self.console_log = None
@@ -318,6 +321,8 @@ class Container:
                 os.unlink(rm)
         for p in STALE_PATHS:
             shutil.rmtree(self.path(p), ignore_errors=True)
+        if not self.install:
+            return
         # Parallel tests install from the same build dir; meson's own log is shared.
         with open(os.path.join(self.build, "meson-private", "qvm-integ-install.lock"), "w") as lock:
             fcntl.flock(lock, fcntl.LOCK_EX)
