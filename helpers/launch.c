@@ -430,7 +430,7 @@ static int on_ready_timer(sd_event_source *s, uint64_t usec, void *userdata)
 
 	if (now >= l->ready_deadline) {
 		log_error("the guest did not become ready (ready = %s) within start-timeout (%llus)",
-			  config_enum_name("vm", "ready", l->c->ready),
+			  ready_mode_to_string(l->c->ready),
 			  (unsigned long long)(l->c->start_timeout / USEC_PER_SEC));
 		l->ready_timer = sd_event_source_disable_unref(l->ready_timer);
 		sd_notify(0, "STATUS=failed: not ready within start-timeout");

@@ -214,7 +214,7 @@ static int ensure_data_disks(const struct vm_config *c, const struct vm_paths *p
 
 	for (size_t i = 0; i < c->n_disks; i++) {
 		const struct disk_config *d = &c->disks[i];
-		const char *format = config_enum_name("disk", "format", d->format);
+		const char *format = disk_format_to_string(d->format);
 
 		if (vm_disk_path(paths, d, path) < 0)
 			return -ENAMETOOLONG;

@@ -11,18 +11,37 @@
 #define QVM_CONFIG_DIR "/etc/qvm"
 #define USEC_PER_SEC UINT64_C(1000000)
 
-enum accel { ACCEL_AUTO, ACCEL_KVM, ACCEL_TCG };
-enum firmware { FIRMWARE_AUTO, FIRMWARE_BIOS, FIRMWARE_UEFI };
-enum ready_mode { READY_STARTED, READY_SSH, READY_CLOUD_INIT };
-enum net_mode { NET_USER, NET_TAP, NET_NONE };
-enum disk_format { DISK_QCOW2, DISK_RAW };
-enum restart_policy { RESTART_NO, RESTART_ON_FAILURE, RESTART_ALWAYS };
+/*
+ * The config's enums. Each has a NULL-terminated word table indexed by value
+ * (the key table's choices), NAME_to_string() and NAME_from_string(); the
+ * latter returns the value or -EINVAL.
+ */
+#define DECLARE_STRING_TABLE(name, type)                                   \
+	extern const char *const name##_table[];                           \
+	const char *name##_to_string(type v);                              \
+	int name##_from_string(const char *s)
+
+enum accel { ACCEL_AUTO, ACCEL_KVM, ACCEL_TCG, _ACCEL_MAX };
+enum firmware { FIRMWARE_AUTO, FIRMWARE_BIOS, FIRMWARE_UEFI, _FIRMWARE_MAX };
+enum ready_mode { READY_STARTED, READY_SSH, READY_CLOUD_INIT, _READY_MODE_MAX };
+enum net_mode { NET_USER, NET_TAP, NET_NONE, _NET_MODE_MAX };
+enum disk_format { DISK_QCOW2, DISK_RAW, _DISK_FORMAT_MAX };
+enum restart_policy { RESTART_NO, RESTART_ON_FAILURE, RESTART_ALWAYS, _RESTART_POLICY_MAX };
+enum forward_proto { FORWARD_TCP, FORWARD_UDP, _FORWARD_PROTO_MAX };
+
+DECLARE_STRING_TABLE(accel, enum accel);
+DECLARE_STRING_TABLE(firmware, enum firmware);
+DECLARE_STRING_TABLE(ready_mode, enum ready_mode);
+DECLARE_STRING_TABLE(net_mode, enum net_mode);
+DECLARE_STRING_TABLE(disk_format, enum disk_format);
+DECLARE_STRING_TABLE(restart_policy, enum restart_policy);
+DECLARE_STRING_TABLE(forward_proto, enum forward_proto);
 
 /* One [disk:NAME] section: an extra data disk. */
 struct disk_config {
 	char *name;
 	uint64_t size;   /* bytes; 0 = not given */
-	int format;      /* enum disk_format */
+	enum disk_format format;
 	char *path;      /* existing or wanted location; NULL = in the state dir */
 	unsigned line;   /* line of the section header, for diagnostics */
 	char *file;      /* file that declared the section */
@@ -31,8 +50,8 @@ struct disk_config {
 /*
  * Everything one VM's INI says, with defaults applied. Field names follow the
  * keys: key "shutdown-timeout" in [vm] is field vm_shutdown_timeout... except
- * that [vm] fields carry no prefix. The key table in config.c is the only
- * place that maps keys to fields.
+ * that [vm] fields carry no prefix. The key table in config-keys.c is the
+ * only place that maps keys to fields.
  */
 struct vm_config {
 	char *name;               /* file name without .ini */
@@ -43,17 +62,17 @@ struct vm_config {
 	bool autostart;
 	char *arch;               /* qemu-system-<arch>; default: the host's */
 	char *machine;            /* NULL: default per arch */
-	int accel;                /* enum accel */
+	enum accel accel;
 	char *cpu;                /* NULL: host with kvm, max with tcg */
 	int64_t cpus;
 	uint64_t memory;          /* bytes */
-	int firmware;             /* enum firmware */
+	enum firmware firmware;
 	char **after;             /* VM names or unit names */
 	char **requires;
 	uint64_t start_timeout;   /* usec */
 	uint64_t shutdown_timeout;/* usec */
-	int ready;                /* enum ready_mode */
-	int restart;              /* enum restart_policy */
+	enum ready_mode ready;
+	enum restart_policy restart;
 
 	/* [image] */
 	char *image_source;       /* URL or local path of the base image */
@@ -81,7 +100,7 @@ struct vm_config {
 	char *ci_network_config;
 
 	/* [network] */
-	int net_mode;             /* enum net_mode */
+	enum net_mode net_mode;
 	int64_t net_ssh;          /* host port forwarded to guest 22; 0 = none */
 	char **net_forwards;      /* [proto:][host-addr:]host-port:guest-port */
 	char *net_listen;         /* default host address of forwards */
@@ -116,7 +135,11 @@ enum key_type {
 	KEY_PATH,
 };
 
-/* One row of the key table: everything qvm knows about one INI key. */
+/*
+ * One row of the key table: everything qvm knows about one INI key. Rows are
+ * written with the ROW_*() macros in config-keys.c, which check at compile
+ * time that the field has the C type the key type needs.
+ */
 struct key_def {
 	const char *section;      /* "vm", "image", "disk" for [disk:NAME], ... */
 	const char *name;
@@ -127,7 +150,8 @@ struct key_def {
 	int64_t min, max;         /* KEY_INT / KEY_SIZE bounds; 0,0 = unbounded */
 	char split;               /* KEY_LIST: ',' = commas or blanks separate items,
 				     ' ' = blanks only, 0 = one item per line */
-	const char *doc;          /* one line for qvm.ini(5) */
+	const char *doc;          /* the key's entry in qvm.ini(5), in roff: the man
+				     page's key lists are generated from it */
 };
 
 /**
@@ -203,7 +227,14 @@ const char *config_dir(void);
 const char *config_host_arch(void);
 
 /**
+ * config_find_key() - the table row of key @key in section kind @section
+ * Return: the row, or NULL
+ */
+const struct key_def *config_find_key(const char *section, const char *key);
+
+/**
  * config_enum_name() - the word for an enum value of key @section/@key
+ * (prefer the typed NAME_to_string() functions)
  * Return: the word, or NULL
  */
 const char *config_enum_name(const char *section, const char *key, int value);
@@ -223,11 +254,9 @@ bool config_uses_image(const struct vm_config *c);
  */
 bool config_ssh_endpoint(const struct vm_config *c, char host[static 64], int *port);
 
-enum forward_proto { FORWARD_TCP, FORWARD_UDP };
-
 /* One parsed "forward =" entry, or the ssh forward. */
 struct forward {
-	int proto;                /* enum forward_proto */
+	enum forward_proto proto;
 	char host_addr[64];       /* "" = the [network] listen address */
 	int host_port;
 	int guest_port;

@@ -57,7 +57,7 @@ int vm_disk_path(const struct vm_paths *p, const struct disk_config *d, char buf
 	if (d->path)
 		return path_fmt(buf, "%s", d->path);
 	return path_fmt(buf, "%s/%s.%s", p->state_dir, d->name,
-			config_enum_name("disk", "format", d->format));
+			disk_format_to_string(d->format));
 }
 
 unsigned name_hash(const char *s)

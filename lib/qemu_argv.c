@@ -10,39 +10,16 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "arch.h"
 #include "strv.h"
 
 #define KIB UINT64_C(1024)
-
-/* What qvm knows about one guest architecture. */
-struct arch_info {
-	const char *arch;         /* QEMU's name, as in qemu-system-ARCH */
-	const char *machine;      /* default machine type */
-	bool x86;                 /* SeaBIOS is the default firmware */
-};
-
-static const struct arch_info arch_table[] = {
-	{ "x86_64", "q35", true },
-	{ "i386", "q35", true },
-	{ "aarch64", "virt", false },
-	{ "arm", "virt", false },
-	{ "riscv64", "virt", false },
-};
 
 /* A growing argv; the first error sticks, so callers check once at the end. */
 struct argv_builder {
 	char **argv;
 	int error;
 };
-
-/* The arch_table row of @arch, or NULL. */
-static const struct arch_info *arch_find(const char *arch)
-{
-	for (size_t i = 0; i < ELEMENTSOF(arch_table); i++)
-		if (strcmp(arch_table[i].arch, arch) == 0)
-			return &arch_table[i];
-	return NULL;
-}
 
 char *qemu_opt_escape(const char *s)
 {
@@ -340,7 +317,7 @@ static int add_disks(struct argv_builder *b, const struct vm_config *c, const st
 		snprintf(id, sizeof(id), "data%zu", i);
 		/* the guest finds it as /dev/disk/by-id/virtio-NAME (a serial holds 20 bytes; names have no commas) */
 		snprintf(serial, sizeof(serial), ",serial=%.20s", c->disks[i].name);
-		add_virtio_disk(b, id, path, config_enum_name("disk", "format", c->disks[i].format),
+		add_virtio_disk(b, id, path, disk_format_to_string(c->disks[i].format),
 				",discard=unmap", serial);
 	}
 	if (c->has_cloud_init)
@@ -382,7 +359,7 @@ static void add_hostfwd(struct argv_builder *b, const struct forward *f)
 
 	if (b->error)
 		return;
-	if (asprintf(&grown, "%s,hostfwd=%s:%s%s%s:%d-:%d", b->argv[n - 1], f->proto == FORWARD_UDP ? "udp" : "tcp",
+	if (asprintf(&grown, "%s,hostfwd=%s:%s%s%s:%d-:%d", b->argv[n - 1], forward_proto_to_string(f->proto),
 		     v6 ? "[" : "", f->host_addr, v6 ? "]" : "", f->host_port, f->guest_port) < 0) {
 		b->error = -ENOMEM;
 		return;
@@ -459,7 +436,7 @@ int qemu_argv_build(const struct vm_config *c, const struct vm_paths *p, const s
 	if (c->qemu_binary)
 		snprintf(choice->binary, sizeof(choice->binary), "%s", c->qemu_binary);
 	else
-		snprintf(choice->binary, sizeof(choice->binary), "qemu-system-%s", a->arch);
+		snprintf(choice->binary, sizeof(choice->binary), "qemu-system-%s", a->name);
 	add(&b, "%s", choice->binary);
 	add_machine(&b, c, a, choice->kvm, host);
 	add_control(&b, p, host);

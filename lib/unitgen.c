@@ -261,7 +261,7 @@ int unitgen_dropin(const struct vm_config *c, const struct unitgen_paths *paths,
 	fprintf(f, "\n[Service]\n");
 	fprintf(f, "TimeoutStartSec=%s\n", format_duration(span, sizeof(span), c->start_timeout));
 	fprintf(f, "TimeoutStopSec=%s\n", format_duration(span, sizeof(span), stop_timeout(c)));
-	fprintf(f, "Restart=%s\n", config_enum_name("vm", "restart", c->restart));
+	fprintf(f, "Restart=%s\n", restart_policy_to_string(c->restart));
 	if (c->net_mode == NET_TAP)
 		fprintf(f, "ExecStartPre=+%s/qvm-net up %%i\n", paths->libexecdir);
 	if (config_uses_image(c))
