@@ -259,14 +259,15 @@ class Container:
     """One systemd container over an overlay of the host's root, with qvm installed."""
 
     def __init__(self, name, build=None, kvm=False, kmsg=False, binds=(), grace=60, nspawn_args=(),
-                 install=True):
+                 install=True, netns=None):
         """Prepare (but do not boot) a container; @name shows up in the machine name and temp dir.
 
         @kvm binds /dev/kvm; @kmsg binds the host's /dev/kmsg and lets the container's
         journald read it, so what the generator logs to the kernel log reaches the
         container's journal as on a real host (the container sees the host's kernel
         log too, and its lines land there); @binds are extra --bind= arguments; with
-        @install false, qvm is only removed, not installed (a test installs it its own way).
+        @install false, qvm is only removed, not installed (a test installs it its own way);
+        @netns names a network namespace (ip netns) to boot in instead of a private one.
         """
         self.name = name
         self.build = build or build_root()
@@ -276,6 +277,7 @@ class Container:
         self.nspawn_args = list(nspawn_args)
         self.grace = grace
         self.install = install
+        self.netns = netns
         self.nspawn = None
         self.init = None
         self.console_log = None
@@ -476,7 +478,8 @@ class Container:
         Return: the state `systemctl is-system-running` reported.
         """
         cmd = ["systemd-nspawn", "-q", "-D", self.root, f"--machine={self.machine}",
-               "--register=no", "--keep-unit", "--boot", "--private-network",
+               "--register=no", "--keep-unit", "--boot",
+               f"--network-namespace-path=/run/netns/{self.netns}" if self.netns else "--private-network",
                "--bind=/dev/net/tun", "--setenv=SYSTEMD_COLORS=0"]
         if self.kvm and os.path.exists("/dev/kvm"):
             cmd.append("--bind=/dev/kvm")

@@ -15,17 +15,18 @@ it installs, runs a VM, and removes and purges without touching the VM's disk.
    - `dpkg -P`: the same holds after purge.
 """
 
-import glob
 import hashlib
 import os
 import shutil
 import subprocess
 import sys
-import tempfile
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "integration"))
-from harness import Container, build_root, log, skip, skip_unless_possible, source_root  # noqa: E402
+from harness import Container, log, skip, skip_unless_possible  # noqa: E402
 from scenarios import BOOTED, tiny_vm, wait_console  # noqa: E402
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from deb import build_deb  # noqa: E402
 
 VM_DIRS = "/var/lib/qvm /var/lib/private/qvm"
 
@@ -35,24 +36,6 @@ def expect(cond, msg, detail=""):
     if not cond:
         raise AssertionError(msg + ("\n" + detail if detail else ""))
     log(f"ok: {msg}")
-
-
-def build_deb(workdir):
-    """Build the binary package from the tracked files of the source tree; return the .deb's path."""
-    src = os.path.join(workdir, "qvm")
-    os.mkdir(src)
-    files = subprocess.run(["git", "-C", source_root(), "ls-files", "-z"], check=True,
-                           capture_output=True).stdout
-    subprocess.run(["tar", "-C", source_root(), "--null", "-T", "-", "-cf", "-"], input=files,
-                   check=True, stdout=open(os.path.join(workdir, "src.tar"), "wb"))
-    subprocess.run(["tar", "-C", src, "-xf", os.path.join(workdir, "src.tar")], check=True)
-    r = subprocess.run(["dpkg-buildpackage", "-us", "-uc", "-b", "-j2"], cwd=src,
-                       capture_output=True, text=True)
-    if r.returncode != 0:
-        raise AssertionError(f"dpkg-buildpackage failed:\n{r.stdout[-4000:]}{r.stderr[-4000:]}")
-    debs = glob.glob(os.path.join(workdir, "qvm_*_amd64.deb"))
-    expect(len(debs) == 1, "dpkg-buildpackage made qvm_VERSION_amd64.deb", str(debs))
-    return debs[0]
 
 
 def digest(path):
@@ -113,11 +96,12 @@ def main():
     for tool in ("dpkg-buildpackage", "lintian"):
         if subprocess.run(["sh", "-c", f"command -v {tool}"], capture_output=True).returncode:
             skip(f"{tool} not installed")
-    with tempfile.TemporaryDirectory(prefix="qvm-deb-", dir=build_root()) as workdir:
-        deb = build_deb(workdir)
-        r = subprocess.run(["lintian", "--fail-on", "error", deb], capture_output=True, text=True)
-        expect(r.returncode == 0, "lintian reports no error", r.stdout + r.stderr)
-        check_package_install(deb)
+    deb = build_deb()
+    expect(os.path.basename(deb).startswith("qvm_") and deb.endswith("_amd64.deb"),
+           "dpkg-buildpackage made qvm_VERSION_amd64.deb", deb)
+    r = subprocess.run(["lintian", "--fail-on", "error", deb], capture_output=True, text=True)
+    expect(r.returncode == 0, "lintian reports no error", r.stdout + r.stderr)
+    check_package_install(deb)
 
 
 if __name__ == "__main__":
