@@ -8,7 +8,9 @@
 #include <sys/stat.h>
 
 #include "cli.h"
+#include "basic.h"
 #include "crosscheck.h"
+#include "qemu_argv.h"
 #include "strv.h"
 
 /* Everything loaded for one run of qvm check. */
@@ -74,6 +76,16 @@ static int check_add(struct check *k, struct vm_config *c, bool report)
 	return 0;
 }
 
+/* The checks that need this host: shared directories exist. Return: errors found. */
+static unsigned check_host(const struct vm_config *c)
+{
+	_cleanup_diag_list_ struct diag_list diags = { 0 };
+	int n = config_check_shares_on_host(c, &diags);
+
+	diag_print(&diags, stdout, "");
+	return n > 0 ? (unsigned)n : 0;
+}
+
 /* Load and check one VM: @dir + @name, or the file @path. */
 static int check_one(struct check *k, const char *dir, const char *name, const char *path)
 {
@@ -100,6 +112,7 @@ static int check_one(struct check *k, const char *dir, const char *name, const c
 		return strv_contains(k->known, name) ? 0 : strv_push(&k->known, name);
 	}
 	k->warnings += (unsigned)diags.n;
+	k->errors += check_host(c);
 	return check_add(k, c, true);
 }
 
@@ -137,9 +150,7 @@ static int load_context(struct check *k, const char *dir)
 /* Is command-line operand @arg a file (rather than a VM name)? */
 static bool operand_is_file(const char *arg)
 {
-	size_t n = strlen(arg);
-
-	return strchr(arg, '/') || (n > 4 && strcmp(arg + n - 4, ".ini") == 0);
+	return strchr(arg, '/') || endswith(arg, ".ini");
 }
 
 /* Load every operand (or every VM of the config dir), then their neighbours. */
@@ -193,6 +204,8 @@ static void check_dir_loaded(struct check *k)
 			k->errors += diags.n ? (unsigned)diags.n : 1;
 		else
 			k->warnings += (unsigned)diags.n;
+		if (r >= 0)
+			k->errors += check_host(c);
 		config_free(c);
 	}
 }
@@ -214,6 +227,24 @@ static int cross(struct check *k)
 	return 0;
 }
 
+/* What this host lacks for each checked VM: QEMU, its machine, firmware, KVM. Return: 0, or -ENOMEM. */
+static int host(struct check *k)
+{
+	_cleanup_diag_list_ struct diag_list errors = { 0 }, warnings = { 0 };
+	struct qemu_host h;
+
+	qemu_host_probe(&h);
+	for (size_t i = 0; i < k->n; i++)
+		if (k->report[i] && qemu_host_check(k->configs[i], &h, &errors, &warnings) < 0)
+			return -ENOMEM;
+	diag_print(&errors, stdout, "");
+	for (size_t i = 0; i < warnings.n; i++)
+		printf("%s: warning: %s\n", warnings.items[i].path, warnings.items[i].message);
+	k->errors += (unsigned)errors.n;
+	k->warnings += (unsigned)warnings.n;
+	return 0;
+}
+
 /* Print usage. */
 static void help(void)
 {
@@ -221,10 +252,11 @@ static void help(void)
 	       "Check VM configs with the generator's diagnostics (path:line: message), and\n"
 	       "across VMs: host ports forwarded twice, ordering cycles through after= and\n"
 	       "requires=, and names of VMs that do not exist (an error in requires=, a\n"
-	       "warning in after=). Without operands every VM in /etc/qvm ($QVM_CONFIG_DIR)\n"
-	       "is checked. An operand with a '/' or ending in .ini is a file anywhere (for\n"
-	       "example in a config repository); the other VMs in its directory are read as\n"
-	       "context for the checks across VMs.\n\n"
+	       "warning in after=); and on this host, that every [share:NAME] path is a\n"
+	       "directory. Without operands every VM in /etc/qvm ($QVM_CONFIG_DIR) is checked.\n"
+	       "An operand with a '/' or ending in .ini is a file anywhere (for example in a\n"
+	       "config repository); the other VMs in its directory are read as context for\n"
+	       "the checks across VMs.\n\n"
 	       "Exit status: 0 no errors (warnings allowed), 1 errors found, 2 a NAME or FILE\n"
 	       "does not exist or bad usage.\n\n"
 	       "  -q, --quiet   no summary line\n"
@@ -258,6 +290,8 @@ int cli_check(int argc, char *argv[])
 		check_dir_loaded(&k);
 	if (r >= 0)
 		r = cross(&k);
+	if (r >= 0)
+		r = host(&k);
 	if (r < 0) {
 		check_free(&k);
 		return cli_error("check failed: %s", strerror(-r));

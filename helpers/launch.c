@@ -1,5 +1,6 @@
 /* launch.c - qvm-launch's work: QEMU as a supervised child, readiness, graceful stop, the console in the journal */
 #include "launch.h"
+#include "basic.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -66,6 +67,8 @@ struct launcher {
 	uint64_t ready_deadline;     /* CLOCK_MONOTONIC usec */
 	uint64_t last_extend;        /* when EXTEND_TIMEOUT_USEC was last sent */
 	bool ready, stopping, guest_shutdown;
+	bool installing;             /* booted from [boot] cdrom first: the install boot */
+	sd_event_source *eject_source;
 	bool failed;                 /* QEMU is being killed because something went wrong */
 	int stop_stage;              /* 1 powerdown sent, 2 quit sent, 3 SIGKILL sent */
 };
@@ -105,6 +108,17 @@ static void reach_text(const struct launcher *l, char *buf, size_t size)
 		snprintf(buf, size, ", ssh on %s:%d", l->ssh_host, l->ssh_port);
 	else
 		buf[0] = '\0';
+}
+
+/* gdb-wait: QEMU is paused before the first instruction; ready at once, and say where the stub is. */
+static void mark_ready_for_gdb(struct launcher *l)
+{
+	char where[4096];
+
+	qemu_gdb_address(l->c, &l->paths, where, sizeof(where));
+	l->ready = true;
+	log_info("paused before the first instruction (gdb-wait = yes): waiting for gdb on %s", where);
+	sd_notifyf(0, "READY=1\nSTATUS=waiting for gdb on %s", where);
 }
 
 /* The guest is ready: READY=1 once, with a STATUS= that says how to reach it. */
@@ -248,6 +262,41 @@ static int on_console_accept(sd_event_source *s, int fd, uint32_t revents, void 
 	return 0;
 }
 
+/* Deferred from the RESET event: take the installer CD out, so the reboot comes up from the disk. */
+static int on_eject(sd_event_source *s, void *userdata)
+{
+	struct launcher *l = userdata;
+	char err[256] = "";
+	json_object *args = json_object_new_object();
+
+	l->eject_source = sd_event_source_disable_unref(l->eject_source);
+	json_object_object_add(args, "device", json_object_new_string("cdrom0"));
+	json_object_object_add(args, "force", json_object_new_boolean(1));
+	if (qmp_command(l->qmp, "eject", args, QMP_TIMEOUT_USEC, NULL, err, sizeof(err)) < 0)
+		log_warning("cannot eject the installer CD: %s", err);
+	json_object_put(args);
+	return 0;
+}
+
+/* The guest rebooted or powered off by itself after booting the CD: the install is over, the disk boots from now on. */
+static void end_install(struct launcher *l, bool reboot)
+{
+	int fd;
+
+	if (!l->installing || l->stopping) /* a stop during the install is no end of it */
+		return;
+	l->installing = false;
+	fd = open(l->paths.installed, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+	if (fd < 0)
+		log_warning("cannot record the end of the install in %s: %m", l->paths.installed);
+	else
+		close(fd);
+	log_info("install boot over: the guest %s after booting %s; it boots from its disk from now on (qvm reset reinstalls)",
+		 reboot ? "rebooted" : "powered off", l->c->boot_cdrom);
+	if (reboot && !l->eject_source)
+		sd_event_add_defer(l->event, &l->eject_source, on_eject, l);
+}
+
 /* QMP events: log what matters to an administrator. */
 static void on_qmp_event(const char *event, json_object *data, void *userdata)
 {
@@ -258,10 +307,19 @@ static void on_qmp_event(const char *event, json_object *data, void *userdata)
 		bool guest = json_object_object_get_ex(data, "guest", &v) && json_object_get_boolean(v);
 
 		l->guest_shutdown = guest;
+		if (guest)
+			end_install(l, false);
 		log_info("guest %s (%s)", guest ? "shut down" : "stopped by the host",
 			 json_object_object_get_ex(data, "reason", &v) ? json_object_get_string(v) : "?");
 	} else if (strcmp(event, "RESET") == 0) {
 		log_info("guest reset (reboot); it stays in this unit");
+		end_install(l, true);
+	} else if (strcmp(event, "RESUME") == 0 && l->c->qemu_gdb_wait) {
+		char reach[128];
+
+		reach_text(l, reach, sizeof(reach));
+		log_info("the debugger let the guest run");
+		status(l, "running (%s)%s", accel_name(l), reach);
 	} else if (strcmp(event, "GUEST_PANICKED") == 0) {
 		log_error("guest kernel panicked");
 	}
@@ -309,6 +367,24 @@ static int on_stop_timer(sd_event_source *s, uint64_t usec, void *userdata)
 	return 0;
 }
 
+static int connect_qmp(struct launcher *l);
+
+/* Drop a dead QMP connection and connect again. */
+static int reconnect_qmp(struct launcher *l)
+{
+	int r;
+
+	log_info("QMP connection lost; connecting again");
+	l->qmp_source = sd_event_source_disable_unref(l->qmp_source);
+	l->qmp = qmp_free(l->qmp);
+	r = connect_qmp(l);
+	if (r < 0) {
+		l->qmp = qmp_free(l->qmp);
+		return r;
+	}
+	return sd_event_add_io(l->event, &l->qmp_source, qmp_fd(l->qmp), EPOLLIN, on_qmp, l);
+}
+
 /* Begin the graceful stop: STOPPING=1, ACPI power button, and a timer for what follows. */
 static void begin_stop(struct launcher *l, const char *why)
 {
@@ -321,8 +397,11 @@ static void begin_stop(struct launcher *l, const char *why)
 	       (unsigned long long)(l->c->shutdown_timeout / USEC_PER_SEC));
 	log_info("SIG%s: pressing the ACPI power button (system_powerdown), waiting up to %llus", why,
 		 (unsigned long long)(l->c->shutdown_timeout / USEC_PER_SEC));
-	if (!l->qmp || qmp_run(l, "system_powerdown") < 0)
-		l->stop_stage = 2, kill(l->qemu_pid, SIGTERM);
+	if (!l->qmp || qmp_run(l, "system_powerdown") < 0) {
+		/* QMP hung up (QEMU accepts a new client on its listener): the guest still gets ACPI. */
+		if (reconnect_qmp(l) < 0 || qmp_run(l, "system_powerdown") < 0)
+			l->stop_stage = 2, kill(l->qemu_pid, SIGTERM);
+	}
 	sd_event_add_time_relative(l->event, &l->stop_timer, CLOCK_MONOTONIC,
 				   l->stop_stage == 1 ? l->c->shutdown_timeout : QUIT_GRACE_USEC, 0,
 				   on_stop_timer, l);
@@ -469,22 +548,6 @@ static int listen_unix(const char *path, mode_t mode)
 	return TAKE_FD(fd);
 }
 
-/* A connected stream socket to the unix socket at @path. */
-static int connect_unix(const char *path)
-{
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	_cleanup_close_ int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-
-	if (fd < 0)
-		return -errno;
-	if (strlen(path) >= sizeof(sa.sun_path))
-		return -ENAMETOOLONG;
-	memcpy(sa.sun_path, path, strlen(path) + 1);
-	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
-		return -errno;
-	return TAKE_FD(fd);
-}
-
 /* Copy the UEFI vars template to the VM's own vars file, once. */
 static int copy_efivars(const char *template, const char *target)
 {
@@ -515,6 +578,7 @@ __attribute__((noreturn)) static void exec_qemu(char **argv, int console_fd, int
 		_exit(1); /* the launcher is already gone */
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
+	signal(SIGPIPE, SIG_DFL);   /* the launcher ignores it; QEMU chooses for itself */
 	if (dup2(console_fd, STDIN_FILENO) < 0 || dup2(console_fd, STDOUT_FILENO) < 0 ||
 	    dup2(qmp_fd, QEMU_QMP_FD) < 0)
 		_exit(1);
@@ -531,7 +595,12 @@ static int start_qemu(struct launcher *l, struct qemu_host *host)
 	_cleanup_close_ int qmp_listen = -1, qmp_high = -1, child_high = -1;
 	int pair[2], r;
 	pid_t parent = getpid();
+	char missing[512];
 
+	if (qemu_binary_check(l->c, missing, sizeof(missing)) < 0) {
+		log_error("cannot start the VM: %s", missing);
+		return -ENOENT;
+	}
 	qmp_listen = listen_unix(l->paths.qmp_socket, 0600);
 	if (qmp_listen < 0)
 		return log_error_errno(qmp_listen, "cannot listen on %s: %m", l->paths.qmp_socket);
@@ -546,8 +615,7 @@ static int start_qemu(struct launcher *l, struct qemu_host *host)
 		return log_error_errno(errno, "fcntl: %m");
 	host->qmp_listen_fd = QEMU_QMP_FD;
 	r = qemu_argv_build(l->c, &l->paths, host, &argv, &l->choice, &diags);
-	for (size_t i = 0; i < diags.n; i++)
-		log_error("%s", diags.items[i].message);
+	log_diags(LOG_ERR, &diags, NULL);
 	if (r < 0)
 		return r;
 	if (l->choice.efivars_template[0] && copy_efivars(l->choice.efivars_template, l->paths.efivars) < 0)
@@ -613,7 +681,7 @@ static int setup_loop(struct launcher *l)
 	r = r ?: sd_event_add_child(l->event, NULL, l->qemu_pid, WEXITED, on_qemu_exit, l);
 	if (r >= 0 && l->console_listen_fd >= 0)
 		r = sd_event_add_io(l->event, NULL, l->console_listen_fd, EPOLLIN, on_console_accept, l);
-	if (r >= 0 && l->c->ready != READY_STARTED && !l->failed)
+	if (r >= 0 && l->c->ready != READY_STARTED && !l->c->qemu_gdb_wait && !l->failed)
 		r = sd_event_add_time_relative(l->event, &l->ready_timer, CLOCK_MONOTONIC, 0, 0, on_ready_timer, l);
 	if (r < 0)
 		return log_error_errno(r, "event loop: %m");
@@ -628,6 +696,10 @@ static void announce_boot(struct launcher *l)
 	char reach[128];
 
 	reach_text(l, reach, sizeof(reach));
+	if (l->c->qemu_gdb_wait) {
+		mark_ready_for_gdb(l);
+		return;
+	}
 	if (l->c->ready == READY_STARTED) {
 		if (qmp_command(l->qmp, "query-status", NULL, QMP_TIMEOUT_USEC, &st, NULL, 0) >= 0 &&
 		    json_object_object_get_ex(st, "running", &running) && json_object_get_boolean(running))
@@ -650,6 +722,7 @@ int launch_vm(const struct vm_config *c)
 
 	for (int i = 0; i < MAX_CONSOLE_CLIENTS; i++)
 		l.clients[i].fd = -1;
+	signal(SIGPIPE, SIG_IGN);   /* a peer that hangs up (QMP, a console client) is an error return, not death */
 	snprintf(l.ident, sizeof(l.ident), "qvm-console");
 	l.use_journal = getenv("JOURNAL_STREAM") != NULL;
 	if (!config_ssh_endpoint(c, l.ssh_host, &l.ssh_port))
@@ -657,10 +730,16 @@ int launch_vm(const struct vm_config *c)
 	if (vm_paths_get(c, &l.paths) < 0 || ensure_dirs(&l) < 0)
 		return 1;
 	qemu_host_probe(&host);
-	if (c->image_source || c->image_disk) {
-		host.disk_format = qemu_disk_format(l.paths.disk);
-		if (!host.disk_format)
-			return log_error_errno(errno, "cannot read the VM's disk %s: %m", l.paths.disk), 1;
+	host.installed = c->boot_cdrom && access(l.paths.installed, F_OK) == 0;
+	l.installing = c->boot_cdrom && !host.installed;
+	if (config_has_system_disk(c)) {
+		r = vm_disk_format(c, &l.paths, &host.disk_format);
+		if (r == -EBADMSG)
+			return log_error("%s/disk.format is damaged: write qcow2 or raw into it, or set [image] disk-format",
+					 l.paths.state_dir), 1;
+		if (r < 0)
+			return log_error_errno(r, "cannot learn the format of the VM's disk %s: %s", l.paths.disk,
+					       strerror(-r)), 1;
 	}
 	sigemptyset(&mask);
 	sigaddset(&mask, SIGCHLD);
@@ -693,6 +772,7 @@ int launch_vm(const struct vm_config *c)
 		announce_boot(&l);
 	r = sd_event_loop(l.event);
 	probe_close(&l);
+	l.eject_source = sd_event_source_disable_unref(l.eject_source);
 	qmp_free(l.qmp);
 	unlink(l.paths.qmp_socket);
 	unlink(l.paths.console_socket);

@@ -9,7 +9,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "helper.h"
 #include "checksum.h"
+#include "basic.h"
 #include "config.h"
 #include "download.h"
 #include "image.h"
@@ -98,13 +100,13 @@ static int expected_checksum(const struct vm_config *c, struct checksum *ret)
 	else
 		r = download_text(c->image_checksums, SUMS_MAX, &sums, error, sizeof(error));
 	if (r < 0)
-		return log_error("cannot fetch checksums = %s: %s", c->image_checksums, error), r;
+		return log_error_errno(r, "cannot fetch checksums = %s: %s", c->image_checksums, error);
 	r = checksums_find(sums, file, ret, &bad_line);
 	if (r == -EBADMSG)
-		return log_error("%s line %u: not a \"HEX  FILE\" line of a SHA256SUMS/SHA512SUMS file",
-				 c->image_checksums, bad_line), r;
+		return log_error_errno(r, "%s line %u: not a \"HEX  FILE\" line of a SHA256SUMS/SHA512SUMS file",
+				 c->image_checksums, bad_line);
 	if (r < 0)
-		return log_error("%s does not list %s", c->image_checksums, file), r;
+		return log_error_errno(r, "%s does not list %s", c->image_checksums, file);
 	return 0;
 }
 
@@ -118,7 +120,7 @@ static int ensure_cached(const struct vm_config *c, const char *images, bool ref
 	int r;
 
 	if (image_cache_name(c->image_source, name) < 0)
-		return log_error("%s: source = %s has no file name", c->path, c->image_source), -EINVAL;
+		return log_error_errno(EINVAL, "%s: source = %s has no file name", c->path, c->image_source);
 	if (snprintf(base, 4096, "%s/%s", images, name) >= 4096)
 		return -ENAMETOOLONG;
 	/* a cached image is trusted while its verified record matches (size, mtime, inode): no re-hash */
@@ -147,7 +149,7 @@ static int ensure_cached(const struct vm_config *c, const char *images, bool ref
 	if (p.tty)
 		fputc('\n', stderr);
 	if (r < 0)
-		return log_error("download failed: %s", error), r;
+		return log_error_errno(r, "download failed: %s", error);
 	log_info("downloaded and verified %s (%.0f MiB in %.1fs)", name, got / MIB, since(&p.start));
 	return image_record_write(base, &want);
 }
@@ -158,22 +160,22 @@ static int check_local_source(const struct vm_config *c, char base[static 4096])
 	struct checksum want, have;
 	int r;
 
-	snprintf(base, 4096, "%s", strncmp(c->image_source, "file://", 7) == 0 ? c->image_source + 7 : c->image_source);
+	snprintf(base, 4096, "%s", url_local_path(c->image_source));
 	if (access(base, R_OK) < 0 && errno == ENOENT)
-		return log_error("%s: the source image %s is missing; the VM's disk is left as it is", c->path, base),
-		       -ENOENT;
+		return log_error_errno(ENOENT, "%s: the source image %s is missing; the VM's disk is left as it is", c->path, base);
 	if (access(base, R_OK) < 0)
 		return log_error_errno(errno, "%s: source %s: %m", c->path, base);
-	if (!c->image_checksum)
+	if (!c->image_checksum && !c->image_checksums)
 		return 0;
-	if (checksum_parse(c->image_checksum, &want) < 0)
-		return log_error("%s: bad checksum = %s", c->path, c->image_checksum), -EINVAL;
+	r = expected_checksum(c, &want);    /* checksum =, or the file's line in checksums = */
+	if (r < 0)
+		return r;
 	r = hash_file(base, want.algo, &have);
 	if (r < 0)
 		return log_error_errno(r, "cannot read %s: %m", base);
 	if (strcmp(have.hex, want.hex) != 0)
-		return log_error("checksum mismatch for %s: expected %s:%s, got %s:%s; refusing to boot", base,
-				 want.algo, want.hex, have.algo, have.hex), -EBADMSG;
+		return log_error_errno(EBADMSG, "checksum mismatch for %s: expected %s:%s, got %s:%s; refusing to boot", base,
+				 want.algo, want.hex, have.algo, have.hex);
 	return 0;
 }
 
@@ -189,20 +191,36 @@ static int ensure_overlay(const struct vm_config *c, const char *disk, const cha
 		if (r < 0)
 			return log_error_errno(r, "cannot read the VM's disk %s: %m", disk);
 		if (backing[0] && access(backing, R_OK) < 0)
-			return log_error("the base image %s of disk %s is missing; the disk holds the VM's data, so qvm "
+			return log_error_errno(ENOENT, "the base image %s of disk %s is missing; the disk holds the VM's data, so qvm "
 					 "will not re-create it. Restore the base, or discard the disk with qvm reset %s",
-					 backing, disk, c->name), -ENOENT;
+					 backing, disk, c->name);
 		return 0;
 	}
 	r = qemu_img_info(base, format, &vsize, error, sizeof(error));
 	if (r < 0)
-		return log_error("cannot read base image %s: %s", base, error), r;
+		return log_error_errno(r, "cannot read base image %s: %s", base, error);
 	r = qemu_img_create(disk, "qcow2", base, format, c->image_size > vsize ? c->image_size : 0, error,
 			    sizeof(error));
 	if (r < 0 && r != -EEXIST)
-		return log_error("cannot create the VM's disk %s: %s", disk, error), r;
+		return log_error_errno(r, "cannot create the VM's disk %s: %s", disk, error);
 	log_info("created %s: a qcow2 overlay over %s (%s)%s", disk, base, format,
 		 c->image_size > vsize ? ", grown to [image] size" : "");
+	return 0;
+}
+
+/* A blank system disk of [image] size for an install from [boot] cdrom: created once, never overwritten. */
+static int ensure_blank_disk(const struct vm_config *c, const char *disk)
+{
+	char error[1024] = "";
+	int r;
+
+	if (access(disk, F_OK) == 0)
+		return 0;
+	r = qemu_img_create(disk, "qcow2", NULL, NULL, c->image_size, error, sizeof(error));
+	if (r < 0 && r != -EEXIST)
+		return log_error("cannot create the VM's disk %s: %s", disk, error), r;
+	log_info("created %s: a blank %llu MiB qcow2 disk to install on from %s", disk,
+		 (unsigned long long)(c->image_size >> 20), c->boot_cdrom);
 	return 0;
 }
 
@@ -221,11 +239,11 @@ static int ensure_data_disks(const struct vm_config *c, const struct vm_paths *p
 		if (access(path, F_OK) == 0)
 			continue;
 		if (!d->size)
-			return log_error("%s: [disk:%s] %s does not exist and has no size to create it with", c->path,
-					 d->name, path), -ENOENT;
+			return log_error_errno(ENOENT, "%s: [disk:%s] %s does not exist and has no size to create it with", c->path,
+					 d->name, path);
 		r = qemu_img_create(path, format, NULL, NULL, d->size, error, sizeof(error));
 		if (r < 0 && r != -EEXIST)
-			return log_error("cannot create disk %s: %s", path, error), r;
+			return log_error_errno(r, "cannot create disk %s: %s", path, error);
 		log_info("created data disk %s (%s)", path, format);
 	}
 	return 0;
@@ -234,7 +252,7 @@ static int ensure_data_disks(const struct vm_config *c, const struct vm_paths *p
 /* Whether @source is a URL that has to be downloaded (file:// is copied into the cache too). */
 static bool source_is_download(const char *source)
 {
-	return strncmp(source, "http://", 7) == 0 || strncmp(source, "https://", 8) == 0;
+	return url_kind(source) == URL_HTTP;
 }
 
 /* Prepare every disk of @c. */
@@ -268,6 +286,11 @@ static int prepare(const struct vm_config *c, bool refresh)
 		if (r < 0)
 			return r;
 	}
+	if (config_blank_disk(c)) {
+		r = ensure_blank_disk(c, paths.disk);
+		if (r < 0)
+			return r;
+	}
 	sd_notify(0, "STATUS=disks ready");
 	return ensure_data_disks(c, &paths);
 }
@@ -280,9 +303,11 @@ static int reset(const struct vm_config *c)
 	if (vm_paths_get(c, &paths) < 0)
 		return -ENAMETOOLONG;
 	if (c->image_disk)
-		return log_error("%s: disk = %s is your own disk; qvm does not delete it", c->path, c->image_disk), -EPERM;
+		return log_error_errno(EPERM, "%s: disk = %s is your own disk; qvm does not delete it", c->path, c->image_disk);
 	if (unlink(paths.disk) < 0 && errno != ENOENT)
 		return log_error_errno(errno, "cannot remove %s: %m", paths.disk);
+	if (unlink(paths.installed) < 0 && errno != ENOENT)
+		return log_error_errno(errno, "cannot remove %s: %m", paths.installed);
 	log_info("discarded %s; the next start begins from the base image (data disks are kept)", paths.disk);
 	return 0;
 }
@@ -307,7 +332,6 @@ int main(int argc, char *argv[])
 		{ "help", no_argument, NULL, 'h' },    {}
 	};
 	_cleanup_config_free_ struct vm_config *c = NULL;
-	_cleanup_diag_list_ struct diag_list diags = {};
 	bool refresh = false, do_reset = false;
 	int o, r;
 
@@ -323,10 +347,9 @@ int main(int argc, char *argv[])
 		return 2;
 	}
 	log_setup("qvm-image", 0);
-	r = config_load(config_dir(), argv[optind], &c, &diags);
-	diag_print(&diags, stderr, "");
-	if (r < 0)
-		return 2;
+	r = helper_load_vm(argv[optind], &c);
+	if (r != HELPER_EXIT_OK)
+		return r;
 	r = do_reset ? reset(c) : prepare(c, refresh);
 	return r < 0 ? 1 : 0;
 }

@@ -32,10 +32,19 @@ DEFINE_STRING_TABLE(net_mode, enum net_mode, _NET_MODE_MAX,
 		    [NET_USER] = "user", [NET_TAP] = "tap", [NET_NONE] = "none")
 DEFINE_STRING_TABLE(disk_format, enum disk_format, _DISK_FORMAT_MAX,
 		    [DISK_QCOW2] = "qcow2", [DISK_RAW] = "raw")
+DEFINE_STRING_TABLE(image_disk_format, enum image_disk_format, _IMAGE_DISK_FORMAT_MAX,
+		    [IMAGE_DISK_AUTO] = "auto", [IMAGE_DISK_QCOW2] = "qcow2", [IMAGE_DISK_RAW] = "raw")
 DEFINE_STRING_TABLE(restart_policy, enum restart_policy, _RESTART_POLICY_MAX,
 		    [RESTART_NO] = "no", [RESTART_ON_FAILURE] = "on-failure", [RESTART_ALWAYS] = "always")
+DEFINE_STRING_TABLE(display, enum display, _DISPLAY_MAX,
+		    [DISPLAY_NONE] = "none", [DISPLAY_VNC] = "vnc")
+DEFINE_STRING_TABLE(disk_bus, enum disk_bus, _DISK_BUS_MAX,
+		    [DISK_BUS_AUTO] = "auto", [DISK_BUS_VIRTIO] = "virtio", [DISK_BUS_SCSI] = "scsi",
+		    [DISK_BUS_SATA] = "sata", [DISK_BUS_IDE] = "ide", [DISK_BUS_SD] = "sd")
 DEFINE_STRING_TABLE(forward_proto, enum forward_proto, _FORWARD_PROTO_MAX,
 		    [FORWARD_TCP] = "tcp", [FORWARD_UDP] = "udp")
+DEFINE_STRING_TABLE(share_mode, enum share_mode, _SHARE_MODE_MAX,
+		    [SHARE_VIRTIOFS] = "virtiofs", [SHARE_9P] = "9p")
 
 /* The parser stores enum values through an int pointer. */
 _Static_assert(sizeof(enum accel) == sizeof(int), "enums must be int-sized");
@@ -98,7 +107,27 @@ static const struct key_def key_table[] = {
 		  "Default: the host's."),
 	ROW_STRING("vm", "machine", vm_config, machine,
 		.doc =
-		  "(string) QEMU machine type. Default: q35 on x86_64 and i386, virt elsewhere."),
+		  "(string) QEMU machine type. Default: q35 on x86_64 and i386, virt elsewhere.\n"
+		  "A machine qvm knows to belong to another architecture (q35 with arch =\n"
+		  "aarch64, versatilepb with arch = x86_64) is an error of the config;\n"
+		  ".B qvm check\n"
+		  "also asks qemu-system-ARCH itself. Boards get their own defaults, so that no\n"
+		  "extra-args are needed:\n"
+		  ".RS\n"
+		  ".TP\n"
+		  ".BR versatilepb \", \" versatileab\n"
+		  "CPU arm1176 (what Raspberry Pi images built for QEMU expect), one CPU, at\n"
+		  "most 256M of RAM, disks on the board's SCSI controller (/dev/sda), the\n"
+		  "on-board smc91c111 NIC.\n"
+		  ".TP\n"
+		  ".BR raspi0 \", \" raspi1ap \", \" raspi2b \", \" raspi3ap \", \" raspi3b\n"
+		  "The board's own CPU, CPU count and RAM (512M or 1G), one disk as its SD card\n"
+		  "(/dev/mmcblk0; QEMU wants an SD image whose size is a power of two), a\n"
+		  "usb-net NIC.\n"
+		  ".RE\n"
+		  ".IP\n"
+		  "Boards have no PCI bus: virtio disks, a CD-ROM and display = vnc need a PCI\n"
+		  "machine (q35, pc, virt)."),
 	ROW_ENUM("vm", "accel", vm_config, accel, accel, .def = "auto",
 		.doc =
 		  "(enum: auto, kvm, tcg; default auto) The accelerator.\n"
@@ -108,7 +137,9 @@ static const struct key_def key_table[] = {
 		  ".BR \"systemctl status\" ."),
 	ROW_STRING("vm", "cpu", vm_config, cpu,
 		.doc =
-		  "(string) QEMU CPU model. Default: host with KVM, max with TCG."),
+		  "(string) QEMU CPU model. Default: host with KVM, max with TCG (on aarch64\n"
+		  "max,pauth-impdef=on: the architected pointer authentication is slow to\n"
+		  "emulate), a board's own CPU on boards (arm1176 on versatilepb)."),
 	ROW_INT("vm", "cpus", vm_config, cpus, .def = "2", .min = 1, .max = 1024,
 		.doc =
 		  "(integer 1\\(en1024, default 2) Number of virtual CPUs."),
@@ -165,6 +196,38 @@ static const struct key_def key_table[] = {
 		  "(enum: no, on-failure, always; default on-failure) Restart= of the unit. A\n"
 		  "guest that powers itself off ends the unit successfully and is not\n"
 		  "restarted; a QEMU crash is a failure."),
+	ROW_ENUM("vm", "display", vm_config, display, display, .def = "none",
+		.doc =
+		  "(enum: none, vnc; default none) A screen for graphical installers.\n"
+		  ".B vnc\n"
+		  "adds a graphics card (VGA on x86, virtio-gpu elsewhere), a USB tablet and\n"
+		  "keyboard, and a VNC server that listens only on the unix socket\n"
+		  ".I /run/qvm/NAME/vnc.sock\n"
+		  "(reachable by root and the qvm user), or on 127.0.0.1 with vnc-port.\n"
+		  ".B qvm display NAME\n"
+		  "prints how to connect, also from another machine through ssh."),
+	ROW_INT("vm", "vnc-port", vm_config, vnc_port, .def = "0", .min = 0, .max = 65535,
+		.doc =
+		  "(integer 0\\(en65535, default 0) With display = vnc: listen on 127.0.0.1:PORT\n"
+		  "(5900 or above) instead of the unix socket. VNC has no authentication here:\n"
+		  "anyone on the host can connect to a TCP port, only root and qvm to the socket."),
+	ROW_ENUM("vm", "disk-bus", vm_config, disk_bus, disk_bus, .def = "auto",
+		.doc =
+		  "(enum: auto, virtio, scsi, sata, ide, sd; default auto) The bus of the VM's\n"
+		  "disks (system disk, [disk:NAME] disks and the cloud-init seed).\n"
+		  ".B auto\n"
+		  "is the machine's own: virtio on q35, pc and virt, scsi on versatilepb, sd on\n"
+		  "raspi*.\n"
+		  ".B scsi\n"
+		  "is virtio-scsi on PCI machines (disks are /dev/sdX) and the board's SCSI\n"
+		  "controller on versatilepb;\n"
+		  ".B sata\n"
+		  "and\n"
+		  ".B ide\n"
+		  "use the AHCI ports of q35, the IDE buses of pc, or an added ich9-ahci\n"
+		  "elsewhere;\n"
+		  ".B sd\n"
+		  "is the board's SD slot, which takes one disk."),
 
 	/* [image] */
 	ROW_STRING("image", "source", vm_config, image_source,
@@ -219,6 +282,22 @@ static const struct key_def key_table[] = {
 		.doc =
 		  "(path) An existing writable disk image used directly, instead of\n"
 		  ".BR source ."),
+	ROW_ENUM("image", "disk-format", vm_config, image_disk_format, image_disk_format, .def = "auto",
+		.doc =
+		  "(enum: auto, qcow2, raw; default auto) Format of\n"
+		  ".BR disk ,\n"
+		  "always passed to QEMU as\n"
+		  ".BR format= .\n"
+		  "A format is never read from a disk a guest has written: a guest could\n"
+		  "write a qcow2 header naming any host file as its backing file. With\n"
+		  ".B auto\n"
+		  "qvm reads the header once, at the VM's first start, and records the result\n"
+		  "in\n"
+		  ".IR /var/lib/qvm/VM/disk.format ;\n"
+		  "later starts use the record. Set it whenever the disk may have run a guest\n"
+		  "before. (The disks qvm makes itself, from\n"
+		  ".B source\n"
+		  "or blank for an install, are always qcow2.)"),
 
 	/* [disk:NAME] */
 	ROW_SIZE("disk", "size", disk_config, size, .min = MIB,
@@ -239,6 +318,40 @@ static const struct key_def key_table[] = {
 		  "create it there: create it first (for example\n"
 		  ".BR \"qemu-img create -f qcow2 PATH 50G\" ,\n"
 		  "owned by the user qvm)."),
+
+	/* [share:NAME] */
+	ROW_PATH("share", "path", share_config, path,
+		.doc =
+		  "(path, required) The host directory, in canonical form (no ., .., // or\n"
+		  "trailing /), not / itself. The guest reaches this tree and nothing above it:\n"
+		  "a symlink in the share that points to /etc, or a path with .., is resolved by\n"
+		  "the guest in its own file system, never on the host."),
+	ROW_PATH("share", "mount", share_config, mount,
+		.doc =
+		  "(path; default /mnt/NAME) Where the generated seed mounts the share in the\n"
+		  "guest; no blanks or backslashes."),
+	ROW_BOOL("share", "readonly", share_config, readonly, .def = "no",
+		.doc =
+		  "(boolean; default no) The host side binds the directory read-only, and the\n"
+		  "guest mounts it with\n"
+		  ".BR ro :\n"
+		  "writes in the guest fail with EROFS."),
+	ROW_ENUM("share", "mode", share_config, mode, share_mode, .def = "virtiofs",
+		.doc =
+		  "(enum: virtiofs, 9p; default virtiofs)\n"
+		  ".B virtiofs\n"
+		  "runs one virtiofsd per share (below);\n"
+		  ".B 9p\n"
+		  "uses QEMU's own 9p server, for guest kernels without virtiofs (Debian's\n"
+		  "cloud kernels have virtiofs but no 9p)."),
+	ROW_INT("share", "guest-uid", share_config, guest_uid, .def = "1000", .min = 0, .max = 65533,
+		.doc =
+		  "(integer 0..65533; default 1000) virtiofs: the guest user that acts as the\n"
+		  "directory's owner. cloud-init gives the first user it creates uid 1000."),
+	ROW_INT("share", "guest-gid", share_config, guest_gid, .def = "1000", .min = 0, .max = 65533,
+		.doc =
+		  "(integer 0..65533; default 1000) virtiofs: the guest group that acts as the\n"
+		  "directory's group."),
 
 	/* [cloud-init] */
 	ROW_STRING("cloud-init", "hostname", vm_config, ci_hostname,
@@ -354,6 +467,20 @@ static const struct key_def key_table[] = {
 		.doc =
 		  "(string) Guest MAC address; default: 52:54:00 followed by three bytes\n"
 		  "derived from the VM name, so it is stable."),
+	ROW_STRING("network", "model", vm_config, net_model,
+		.doc =
+		  "(string) The NIC model:\n"
+		  ".B virtio\n"
+		  "(virtio-net-pci), a QEMU device such as\n"
+		  ".BR e1000 ,\n"
+		  ".B e1000e\n"
+		  "or\n"
+		  ".BR rtl8139 ,\n"
+		  ".B usb-net\n"
+		  "(a USB network adapter), or a board's on-board NIC\n"
+		  ".RB ( smc91c111 ,\n"
+		  ".BR lan9118 ).\n"
+		  "Default: the machine's (virtio; smc91c111 on versatilepb; usb-net on raspi*)."),
 
 	/* [boot] */
 	ROW_PATH("boot", "kernel", vm_config, boot_kernel,
@@ -367,7 +494,21 @@ static const struct key_def key_table[] = {
 		  "(string) Kernel command line for direct kernel boot (needs kernel)."),
 	ROW_PATH("boot", "cdrom", vm_config, boot_cdrom,
 		.doc =
-		  "(path) ISO image attached read-only as a CD-ROM, for installer media."),
+		  "(path) ISO image attached read-only as a CD-ROM, for installer media. Until\n"
+		  "the install is over, the CD boots first and the disk second. The install is\n"
+		  "over when the guest, booted that way, reboots or powers itself off (not when\n"
+		  "the VM is stopped): qvm-launch then writes\n"
+		  ".I /var/lib/qvm/NAME/installed\n"
+		  "and takes the CD out before the reboot, and from then on the disk boots\n"
+		  "first and the CD stays attached behind it. So the installer's final reboot\n"
+		  "comes up in the installed system with no edit of the config.\n"
+		  ".B qvm reset NAME\n"
+		  "discards the disk and that record, for a fresh install.\n"
+		  "With [image] size and no source or disk, the VM gets a blank qcow2 disk of\n"
+		  "that size to install on."),
+	ROW_PATH("boot", "dtb", vm_config, boot_dtb,
+		.doc =
+		  "(path) Device tree blob for direct kernel boot (needs kernel), for ARM boards."),
 
 	/* [qemu] */
 	ROW_PATH("qemu", "binary", vm_config, qemu_binary,
@@ -381,12 +522,36 @@ static const struct key_def key_table[] = {
 		  "involved and there is no quoting: each blank-separated word is one argument."),
 	ROW_STRING("qemu", "gdb", vm_config, qemu_gdb,
 		.doc =
-		  "(string) Address for QEMU's gdb stub, for example 127.0.0.1:1234."),
+		  "(string) QEMU's gdb stub. The stub gives full control of the guest and has no\n"
+		  "authentication, so it listens only on loopback:\n"
+		  ".B PORT\n"
+		  "or\n"
+		  ".B 127.0.0.1:PORT\n"
+		  "(also [::1]:PORT), or\n"
+		  ".B unix\n"
+		  "for the socket\n"
+		  ".IR /run/qvm/NAME/gdb.sock ,\n"
+		  "which QEMU makes with the qvm user's umask (0022: only root and qvm can\n"
+		  "connect). Other addresses are an error; reach a remote stub through\n"
+		  ".BR \"ssh -L\" ."),
+	ROW_BOOL("qemu", "gdb-wait", vm_config, qemu_gdb_wait, .def = "no",
+		.doc =
+		  "(boolean, default no) Start QEMU paused before the guest's first instruction\n"
+		  "(-S) with the gdb stub on (gdb = unix unless gdb is set). The unit is ready\n"
+		  "at once, whatever\n"
+		  ".B ready\n"
+		  "says, with the status \"waiting for gdb on ADDRESS\"; the guest boots when the\n"
+		  "debugger continues, for example\n"
+		  ".EX\n"
+		  "gdb-multiarch -ex 'target remote /run/qvm/NAME/gdb.sock' -ex continue vmlinux\n"
+		  ".EE"),
 	ROW_STRING("qemu", "icount", vm_config, qemu_icount,
 		.doc =
 		  "(string) Value of QEMU's\n"
 		  ".B -icount\n"
-		  "option, for example shift=auto (TCG only)."),
+		  "option, for example shift=auto. QEMU allows it with TCG only: with accel =\n"
+		  "auto the VM runs under TCG even where KVM works, and accel = kvm with icount\n"
+		  "is an error of the config."),
 	ROW_PATH("qemu", "readconfig", vm_config, qemu_readconfig,
 		.doc =
 		  "(path) A QEMU\n"
@@ -395,7 +560,7 @@ static const struct key_def key_table[] = {
 };
 
 static const char *const known_sections[] = {
-	"vm", "image", "disk", "cloud-init", "network", "boot", "qemu", NULL
+	"vm", "image", "disk", "share", "cloud-init", "network", "boot", "qemu", NULL
 };
 
 const struct key_def *config_keys(size_t *n)

@@ -1,5 +1,6 @@
 /* config-validate.c - checks across keys, value formats the table cannot check alone, and derived defaults */
 #include "config-internal.h"
+#include "basic.h"
 
 #include <arpa/inet.h>
 #include <ctype.h>
@@ -8,6 +9,7 @@
 #include <string.h>
 
 #include "arch.h"
+#include "qemu_argv.h"
 #include "strv.h"
 #include "values.h"
 
@@ -85,14 +87,13 @@ static bool checksum_valid(const char *s)
 /* Is @s an absolute path or a URL with a scheme qvm can fetch? */
 static bool source_valid(const char *s)
 {
-	return s[0] == '/' || strncmp(s, "https://", 8) == 0 || strncmp(s, "http://", 7) == 0 ||
-	       strncmp(s, "file:///", 8) == 0;
+	return s[0] == '/' || url_kind(s) != URL_NONE;
 }
 
 /* Is @s a URL that needs a network download (and so a checksum)? */
 static bool source_is_remote(const char *s)
 {
-	return strncmp(s, "https://", 8) == 0 || strncmp(s, "http://", 7) == 0;
+	return url_kind(s) == URL_HTTP;
 }
 
 /* Is @s a unit name systemd accepts: [A-Za-z0-9:_.\\@-], a non-empty stem, under 256 bytes? */
@@ -191,15 +192,77 @@ static void validate_storage(struct parse_state *st)
 	else if (c->image_source && source_is_remote(c->image_source) && !c->image_checksum && !c->image_checksums)
 		PROBLEM_AT(st, where(st, "image", "source"),
 			   "a downloaded image must be verified: add checksum = sha512:HEX or checksums = URL");
-	if ((c->image_checksum || c->image_checksums || c->image_size) && !c->image_source && !c->image_disk)
-		PROBLEM_AT(st, where(st, "image", NULL), "[image] needs source (or disk)");
+	if ((c->image_checksum || c->image_checksums || (c->image_size && !c->boot_cdrom)) && !c->image_source &&
+	    !c->image_disk)
+		PROBLEM_AT(st, where(st, "image", NULL),
+			   "[image] needs source (or disk); a blank disk to install on needs size and [boot] cdrom");
 	for (size_t i = 0; i < c->n_disks; i++)
 		if (!c->disks[i].size && !c->disks[i].path)
 			PROBLEM_AT(st, ((struct location){ c->disks[i].file, c->disks[i].line }),
 				   "[disk:%s] needs size (or path of an existing disk)", c->disks[i].name);
-	if ((c->boot_initrd || c->boot_append) && !c->boot_kernel)
-		PROBLEM_AT(st, where(st, "boot", c->boot_initrd ? "initrd" : "append"),
-			   "initrd and append need kernel");
+	if ((c->boot_initrd || c->boot_append || c->boot_dtb) && !c->boot_kernel)
+		PROBLEM_AT(st, where(st, "boot", c->boot_initrd ? "initrd" : c->boot_append ? "append" : "dtb"),
+			   "initrd, append and dtb need kernel");
+}
+
+/* Is @s a gdb stub address qvm accepts: PORT, 127.0.0.1:PORT, localhost:PORT, [::1]:PORT (tcp: prefix optional), or unix? */
+static bool gdb_address_valid(const char *s)
+{
+	static const char *const hosts[] = { "127.0.0.1:", "localhost:", "[::1]:" };
+	const char *port = s;
+	char *end;
+	long v;
+
+	if (strcmp(s, "unix") == 0)
+		return true;
+	if (strncmp(port, "tcp:", 4) == 0)
+		port += 4;
+	for (size_t i = 0; i < ELEMENTSOF(hosts); i++)
+		if (strncmp(port, hosts[i], strlen(hosts[i])) == 0)
+			port += strlen(hosts[i]);
+	errno = 0;
+	v = strtol(port, &end, 10);
+	return *port && !*end && errno == 0 && v > 0 && v <= 65535;
+}
+
+/* Is @s a NIC model name QEMU can take as a property value: [a-z0-9][a-z0-9_-]*, short? */
+static bool nic_model_valid(const char *s)
+{
+	if (!*s || strlen(s) > 32 || !isalnum((unsigned char)*s))
+		return false;
+	for (; *s; s++)
+		if (!islower((unsigned char)*s) && !isdigit((unsigned char)*s) && *s != '-' && *s != '_')
+			return false;
+	return true;
+}
+
+/* Check [vm] display and machine, [network] model and [qemu]: what QEMU would refuse, said before it runs. */
+static void validate_devices(struct parse_state *st)
+{
+	struct vm_config *c = st->config;
+	const char *owner = c->machine ? qemu_machine_arch(c->machine) : NULL;
+	const char *arch = c->arch ? c->arch : arch_host();
+
+	if (c->vnc_port && c->display != DISPLAY_VNC)
+		PROBLEM_AT(st, where(st, "vm", "vnc-port"), "vnc-port needs display = vnc");
+	if (c->vnc_port && c->vnc_port < 5900)
+		PROBLEM_AT(st, where(st, "vm", "vnc-port"), "vnc-port = %lld: VNC ports start at 5900",
+			   (long long)c->vnc_port);
+	if (owner && !qemu_machine_fits(c->machine, arch))
+		PROBLEM_AT(st, where(st, "vm", "machine"),
+			   "machine %s is an %s machine; qemu-system-%s does not have it (set arch = %s, or another machine)",
+			   c->machine, owner, arch, owner);
+	if (c->net_model && !nic_model_valid(c->net_model))
+		PROBLEM_AT(st, where(st, "network", "model"),
+			   "invalid NIC model '%s': expected a name such as virtio, e1000, rtl8139, usb-net or smc91c111",
+			   c->net_model);
+	if (c->qemu_gdb && !gdb_address_valid(c->qemu_gdb))
+		PROBLEM_AT(st, where(st, "qemu", "gdb"),
+			   "invalid gdb '%s': the stub gives full control of the guest, so it listens only on loopback: PORT, 127.0.0.1:PORT, [::1]:PORT, or unix",
+			   c->qemu_gdb);
+	if (c->qemu_icount && c->accel == ACCEL_KVM)
+		PROBLEM_AT(st, where(st, "qemu", "icount"),
+			   "icount works only with TCG (QEMU refuses -icount with KVM): set accel = tcg (or auto, which then picks tcg)");
 }
 
 /* Check [cloud-init] values. */
@@ -288,6 +351,64 @@ static void validate_network(struct parse_state *st)
 }
 
 /* Fill in defaults that depend on other keys or on the host. */
+/* Is @inner the same directory as @outer or below it (both canonical)? */
+static bool path_within(const char *inner, const char *outer)
+{
+	size_t n = strlen(outer);
+
+	return strncmp(inner, outer, n) == 0 && (inner[n] == '\0' || inner[n] == '/');
+}
+
+/* Does @s hold a control character (which no unit file, fstab or argv should carry)? */
+static bool has_control(const char *s)
+{
+	for (; *s; s++)
+		if ((unsigned char)*s < 0x20 || *s == 0x7f)
+			return true;
+	return false;
+}
+
+/* Check one [share:NAME] alone (KEY_PATH already wants canonical absolute paths). */
+static void validate_share(struct parse_state *st, const struct share_config *s)
+{
+	struct location at = { s->file, s->line };
+
+	if (!s->path) {
+		PROBLEM_AT(st, at, "[share:%s] needs path = the host directory to share", s->name);
+		return;
+	}
+	if (strcmp(s->path, "/") == 0 || has_control(s->path))
+		PROBLEM_AT(st, at, "[share:%s] path '%s': expected a directory below /, without control characters",
+			   s->name, s->path);
+	if (strcmp(s->mount, "/") == 0 || strpbrk(s->mount, " \t\\") || has_control(s->mount))
+		PROBLEM_AT(st, at, "[share:%s] mount '%s': expected a guest directory below / without blanks or '\\'",
+			   s->name, s->mount);
+}
+
+/* Check every [share:NAME], and the shares against each other: no nesting, no shared mount point. */
+static void validate_shares(struct parse_state *st)
+{
+	struct vm_config *c = st->config;
+
+	for (size_t i = 0; i < c->n_shares; i++) {
+		const struct share_config *s = &c->shares[i];
+		struct location at = { s->file, s->line };
+
+		validate_share(st, s);
+		for (size_t j = 0; j < i && s->path; j++) {
+			const struct share_config *o = &c->shares[j];
+
+			if (o->path && (path_within(s->path, o->path) || path_within(o->path, s->path)))
+				PROBLEM_AT(st, at,
+					   "[share:%s] path %s is nested with [share:%s] path %s: share the outer directory once",
+					   s->name, s->path, o->name, o->path);
+			if (strcmp(s->mount, o->mount) == 0)
+				PROBLEM_AT(st, at, "[share:%s] mounts at %s like [share:%s]: give each share its own mount",
+					   s->name, s->mount, o->name);
+		}
+	}
+}
+
 int config_apply_dynamic_defaults(struct parse_state *st)
 {
 	struct vm_config *c = st->config;
@@ -300,6 +421,9 @@ int config_apply_dynamic_defaults(struct parse_state *st)
 		return -ENOMEM;
 	if (c->has_cloud_init && !c->ci_hostname && !(c->ci_hostname = strdup(c->name)))
 		return -ENOMEM;
+	for (size_t i = 0; i < c->n_shares; i++)
+		if (!c->shares[i].mount && asprintf(&c->shares[i].mount, "/mnt/%s", c->shares[i].name) < 0)
+			return -ENOMEM;
 	if (!st->key_where[config_key_index(config_find_key("vm", "ready"))].line)
 		c->ready = config_ssh_endpoint(c, host, &port) ? READY_SSH : READY_STARTED;
 	return 0;
@@ -310,6 +434,8 @@ void config_validate(struct parse_state *st)
 {
 	validate_vm(st);
 	validate_storage(st);
+	validate_shares(st);
 	validate_cloud_init(st);
 	validate_network(st);
+	validate_devices(st);
 }

@@ -1,10 +1,13 @@
 /* config.c - loading a VM's config: the main INI, its drop-ins, defaults, validation; names and paths */
 #include "config-internal.h"
+#include "basic.h"
 
 #include <dirent.h>
 #include <errno.h>
 #include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "strv.h"
 
@@ -19,12 +22,8 @@ char *vm_unit_name(const char *name, char buf[static 256])
 		".service", ".target", ".mount", ".socket", ".path", ".device",
 		".timer", ".swap", ".slice", ".scope", ".automount",
 	};
-	size_t n = strlen(name);
-
 	for (size_t i = 0; i < ELEMENTSOF(suffixes); i++) {
-		size_t k = strlen(suffixes[i]);
-
-		if (n > k && strcmp(name + n - k, suffixes[i]) == 0) {
+		if (endswith(name, suffixes[i])) {
 			snprintf(buf, 256, "%s", name);
 			return buf;
 		}
@@ -52,7 +51,7 @@ static struct vm_config *config_new(struct parse_state *st, const char *name, co
 	if (!c->name || !c->path)
 		return config_free(c);
 	for (size_t i = 0; config_sections()[i]; i++)
-		if (strcmp(config_sections()[i], "disk") != 0)
+		if (!config_is_instance_kind(config_sections()[i]))
 			config_apply_defaults(st, config_sections()[i], c);
 	return c;
 }
@@ -60,9 +59,7 @@ static struct vm_config *config_new(struct parse_state *st, const char *name, co
 /* Keep only names ending in ".conf". */
 static int filter_conf(const struct dirent *d)
 {
-	size_t n = strlen(d->d_name);
-
-	return d->d_name[0] != '.' && n > 5 && strcmp(d->d_name + n - 5, ".conf") == 0;
+	return d->d_name[0] != '.' && endswith(d->d_name, ".conf");
 }
 
 /* Parse NAME.ini.d/ (*.conf) in name order, after the main file. */
@@ -115,7 +112,7 @@ int config_load_file(const char *path, struct vm_config **ret, struct diag_list 
 
 	base = base ? base + 1 : path;
 	n = strlen(base);
-	if (n < 5 || strcmp(base + n - 4, ".ini") != 0)
+	if (!endswith(base, ".ini"))
 		return diag_add(diags, path, 0, "a VM file's name must end in .ini"), -EINVAL;
 	name = strndup(base, n - 4);
 	if (!name)
@@ -161,9 +158,7 @@ int config_load(const char *dir, const char *name, struct vm_config **ret, struc
 /* Keep only names ending in ".ini". */
 static int filter_ini(const struct dirent *d)
 {
-	size_t n = strlen(d->d_name);
-
-	return d->d_name[0] != '.' && n > 4 && strcmp(d->d_name + n - 4, ".ini") == 0;
+	return d->d_name[0] != '.' && endswith(d->d_name, ".ini");
 }
 
 int config_list_names(const char *dir, char ***ret)
@@ -198,7 +193,7 @@ struct vm_config *config_free(struct vm_config *c)
 	const struct key_def *keys = config_keys(&n);
 
 	for (size_t i = 0; i < n; i++)
-		if (strcmp(keys[i].section, "disk") != 0)
+		if (!config_is_instance_kind(keys[i].section))
 			config_field_clear(&keys[i], (char *)c + keys[i].offset);
 	for (size_t d = 0; d < c->n_disks; d++) {
 		for (size_t i = 0; i < n; i++)
@@ -208,6 +203,14 @@ struct vm_config *config_free(struct vm_config *c)
 		free(c->disks[d].file);
 	}
 	free(c->disks);
+	for (size_t d = 0; d < c->n_shares; d++) {
+		for (size_t i = 0; i < n; i++)
+			if (strcmp(keys[i].section, "share") == 0)
+				config_field_clear(&keys[i], (char *)&c->shares[d] + keys[i].offset);
+		free(c->shares[d].name);
+		free(c->shares[d].file);
+	}
+	free(c->shares);
 	free(c->name);
 	free(c->path);
 	free(c);
@@ -217,6 +220,47 @@ struct vm_config *config_free(struct vm_config *c)
 
 bool config_uses_image(const struct vm_config *c)
 {
-	return c->image_source || c->image_disk || c->n_disks > 0;
+	return c->image_source || c->image_disk || c->n_disks > 0 || config_blank_disk(c);
+}
+
+bool config_has_share_mode(const struct vm_config *c, enum share_mode mode)
+{
+	for (size_t i = 0; i < c->n_shares; i++)
+		if (c->shares[i].mode == mode)
+			return true;
+	return false;
+}
+
+int config_check_shares_on_host(const struct vm_config *c, struct diag_list *diags)
+{
+	int found = 0;
+
+	for (size_t i = 0; i < c->n_shares; i++) {
+		const struct share_config *s = &c->shares[i];
+		struct stat sb;
+
+		if (!s->path)
+			continue;
+		if (stat(s->path, &sb) < 0) {
+			found++;
+			diag_add(diags, s->file, s->line, "[share:%s] path %s: %s", s->name, s->path,
+				 errno == ENOENT ? "no such directory on this host" : strerror(errno));
+		} else if (!S_ISDIR(sb.st_mode)) {
+			found++;
+			diag_add(diags, s->file, s->line, "[share:%s] path %s is not a directory: share a directory",
+				 s->name, s->path);
+		}
+	}
+	return found;
+}
+
+bool config_blank_disk(const struct vm_config *c)
+{
+	return c->image_size && !c->image_source && !c->image_disk && c->boot_cdrom;
+}
+
+bool config_has_system_disk(const struct vm_config *c)
+{
+	return c->image_source || c->image_disk || config_blank_disk(c);
 }
 

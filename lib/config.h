@@ -26,16 +26,27 @@ enum firmware { FIRMWARE_AUTO, FIRMWARE_BIOS, FIRMWARE_UEFI, _FIRMWARE_MAX };
 enum ready_mode { READY_STARTED, READY_SSH, READY_CLOUD_INIT, _READY_MODE_MAX };
 enum net_mode { NET_USER, NET_TAP, NET_NONE, _NET_MODE_MAX };
 enum disk_format { DISK_QCOW2, DISK_RAW, _DISK_FORMAT_MAX };
+enum image_disk_format { IMAGE_DISK_AUTO, IMAGE_DISK_QCOW2, IMAGE_DISK_RAW, _IMAGE_DISK_FORMAT_MAX };
 enum restart_policy { RESTART_NO, RESTART_ON_FAILURE, RESTART_ALWAYS, _RESTART_POLICY_MAX };
+enum display { DISPLAY_NONE, DISPLAY_VNC, _DISPLAY_MAX };
+enum disk_bus { DISK_BUS_AUTO, DISK_BUS_VIRTIO, DISK_BUS_SCSI, DISK_BUS_SATA, DISK_BUS_IDE, DISK_BUS_SD, _DISK_BUS_MAX };
 enum forward_proto { FORWARD_TCP, FORWARD_UDP, _FORWARD_PROTO_MAX };
+enum share_mode { SHARE_VIRTIOFS, SHARE_9P, _SHARE_MODE_MAX };
 
 DECLARE_STRING_TABLE(accel, enum accel);
 DECLARE_STRING_TABLE(firmware, enum firmware);
 DECLARE_STRING_TABLE(ready_mode, enum ready_mode);
 DECLARE_STRING_TABLE(net_mode, enum net_mode);
 DECLARE_STRING_TABLE(disk_format, enum disk_format);
+DECLARE_STRING_TABLE(image_disk_format, enum image_disk_format);
 DECLARE_STRING_TABLE(restart_policy, enum restart_policy);
+DECLARE_STRING_TABLE(display, enum display);
+DECLARE_STRING_TABLE(disk_bus, enum disk_bus);
 DECLARE_STRING_TABLE(forward_proto, enum forward_proto);
+DECLARE_STRING_TABLE(share_mode, enum share_mode);
+
+/* Longest share name: the 9p mount tag holds 31 bytes (virtiofs tags 36). */
+#define QVM_SHARE_NAME_MAX 31
 
 /* One [disk:NAME] section: an extra data disk. */
 struct disk_config {
@@ -43,6 +54,18 @@ struct disk_config {
 	uint64_t size;   /* bytes; 0 = not given */
 	enum disk_format format;
 	char *path;      /* existing or wanted location; NULL = in the state dir */
+	unsigned line;   /* line of the section header, for diagnostics */
+	char *file;      /* file that declared the section */
+};
+
+/* One [share:NAME] section: a host directory shared with the guest; NAME is the mount tag. */
+struct share_config {
+	char *name;
+	char *path;      /* host directory */
+	char *mount;     /* guest mount point; default /mnt/NAME */
+	bool readonly;
+	enum share_mode mode;
+	int64_t guest_uid, guest_gid; /* virtiofs: the guest ids that act as the directory's host owner */
 	unsigned line;   /* line of the section header, for diagnostics */
 	char *file;      /* file that declared the section */
 };
@@ -73,6 +96,9 @@ struct vm_config {
 	uint64_t shutdown_timeout;/* usec */
 	enum ready_mode ready;
 	enum restart_policy restart;
+	enum display display;
+	int64_t vnc_port;         /* 0: unix socket in the runtime dir */
+	enum disk_bus disk_bus;
 
 	/* [image] */
 	char *image_source;       /* URL or local path of the base image */
@@ -80,10 +106,15 @@ struct vm_config {
 	char *image_checksums;    /* URL of SHA256SUMS / SHA512SUMS */
 	uint64_t image_size;      /* the VM's own disk grows to this; 0 = base size */
 	char *image_disk;         /* an existing writable disk, used directly */
+	enum image_disk_format image_disk_format; /* its format; auto: recorded at the first start */
 
 	/* [disk:NAME] */
 	struct disk_config *disks;
 	size_t n_disks;
+
+	/* [share:NAME] */
+	struct share_config *shares;
+	size_t n_shares;
 
 	/* [cloud-init]; has_cloud_init says whether the section is present */
 	bool has_cloud_init;
@@ -109,16 +140,19 @@ struct vm_config {
 	char *net_gateway;
 	char **net_dns;
 	char *net_mac;            /* NULL: derived from the name */
+	char *net_model;          /* NULL: the machine's default NIC */
 
 	/* [boot] */
 	char *boot_kernel;
 	char *boot_initrd;
 	char *boot_append;
 	char *boot_cdrom;
+	char *boot_dtb;
 
 	/* [qemu] */
 	char **qemu_extra_args;
 	char *qemu_gdb;
+	bool qemu_gdb_wait;
 	char *qemu_icount;
 	char *qemu_readconfig;
 	char *qemu_binary;        /* override qemu-system-<arch> */
@@ -144,7 +178,7 @@ struct key_def {
 	const char *section;      /* "vm", "image", "disk" for [disk:NAME], ... */
 	const char *name;
 	enum key_type type;
-	size_t offset;            /* into struct vm_config, or struct disk_config */
+	size_t offset;            /* into struct vm_config, disk_config or share_config */
 	const char *def;          /* default, in INI syntax; NULL = none */
 	const char *const *choices;/* KEY_ENUM: accepted words, index = value */
 	int64_t min, max;         /* KEY_INT / KEY_SIZE bounds; 0,0 = unbounded */
@@ -244,6 +278,33 @@ const char *config_enum_name(const char *section, const char *key, int value);
  * Return: true with an [image] source/disk or any [disk:NAME]
  */
 bool config_uses_image(const struct vm_config *c);
+
+/**
+ * config_has_share_mode() - does VM @c have a share of @mode?
+ * Return: true or false
+ */
+bool config_has_share_mode(const struct vm_config *c, enum share_mode mode);
+
+/**
+ * config_check_shares_on_host() - the checks of [share:NAME] that need the host:
+ * each path exists and is a directory (config_load() checks only the text,
+ * since the generator must not look at the host's file systems)
+ * @diags: each problem as path:line: message, at the share's section header
+ * Return: the number of problems found
+ */
+int config_check_shares_on_host(const struct vm_config *c, struct diag_list *diags);
+
+/**
+ * config_blank_disk() - is the VM's disk a blank one to install on from [boot] cdrom?
+ * Return: true with [image] size and cdrom but no source or disk
+ */
+bool config_blank_disk(const struct vm_config *c);
+
+/**
+ * config_has_system_disk() - does the VM have its own system disk (paths->disk or [image] disk)?
+ * Return: true with [image] source, disk, or a blank disk to install on
+ */
+bool config_has_system_disk(const struct vm_config *c);
 
 /**
  * config_ssh_endpoint() - where the host reaches the guest's sshd

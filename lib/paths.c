@@ -1,5 +1,6 @@
 /* paths.c - where a VM's files live, and names derived from the VM name */
 #include "paths.h"
+#include "basic.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -49,6 +50,9 @@ int vm_paths_get(const struct vm_config *c, struct vm_paths *p)
 	r |= path_fmt(p->efivars, "%s/efivars.fd", p->state_dir);
 	r |= path_fmt(p->qmp_socket, "%s/qmp.sock", p->runtime_dir);
 	r |= path_fmt(p->console_socket, "%s/console.sock", p->runtime_dir);
+	r |= path_fmt(p->gdb_socket, "%s/gdb.sock", p->runtime_dir);
+	r |= path_fmt(p->vnc_socket, "%s/vnc.sock", p->runtime_dir);
+	r |= path_fmt(p->installed, "%s/installed", p->state_dir);
 	return r ? -ENAMETOOLONG : 0;
 }
 
@@ -58,6 +62,11 @@ int vm_disk_path(const struct vm_paths *p, const struct disk_config *d, char buf
 		return path_fmt(buf, "%s", d->path);
 	return path_fmt(buf, "%s/%s.%s", p->state_dir, d->name,
 			disk_format_to_string(d->format));
+}
+
+int vm_share_socket(const struct vm_paths *p, const char *name, char buf[static 4096])
+{
+	return path_fmt(buf, "%s/share-%s.sock", p->runtime_dir, name);
 }
 
 unsigned name_hash(const char *s)
@@ -91,19 +100,3 @@ char *vm_mac(const struct vm_config *c, char buf[static 18])
 	return buf;
 }
 
-int mkdir_p(const char *path, unsigned mode)
-{
-	char buf[4096];
-
-	if (snprintf(buf, sizeof(buf), "%s", path) >= (int)sizeof(buf))
-		return -ENAMETOOLONG;
-	for (char *p = strchr(buf + 1, '/');; p = strchr(p + 1, '/')) {
-		if (p)
-			*p = '\0';
-		if (mkdir(buf, mode) < 0 && errno != EEXIST)
-			return -errno;
-		if (!p)
-			return 0;
-		*p = '/';
-	}
-}

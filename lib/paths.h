@@ -4,6 +4,7 @@
 #include <stddef.h>
 
 #include "config.h"
+#include "basic.h"
 
 /*
  * Under systemd the unit's StateDirectory=qvm/%i, RuntimeDirectory=qvm/%i and
@@ -21,6 +22,9 @@ struct vm_paths {
 	char efivars[4096];       /* state_dir/efivars.fd, the VM's copy of the UEFI vars */
 	char qmp_socket[4096];    /* runtime_dir/qmp.sock */
 	char console_socket[4096];/* runtime_dir/console.sock, mode 0660 group qvm */
+	char gdb_socket[4096];    /* runtime_dir/gdb.sock: gdb = unix (QEMU makes it; mode 0600) */
+	char vnc_socket[4096];    /* runtime_dir/vnc.sock: display = vnc without vnc-port */
+	char installed[4096];     /* state_dir/installed: the install boot from [boot] cdrom is over */
 };
 
 /* Marker the seed makes the guest print on its console when cloud-init is done. */
@@ -37,6 +41,13 @@ int vm_paths_get(const struct vm_config *c, struct vm_paths *ret);
  * Return: 0, or -ENAMETOOLONG
  */
 int vm_disk_path(const struct vm_paths *p, const struct disk_config *d, char buf[static 4096]);
+
+/**
+ * vm_share_socket() - the vhost-user socket of virtiofs share @name:
+ * runtime_dir/share-NAME.sock
+ * Return: 0, or -ENAMETOOLONG
+ */
+int vm_share_socket(const struct vm_paths *p, const char *name, char buf[static 4096]);
 
 /**
  * vm_tap_name() - the tap device of VM @name: "qvm-NAME" when that fits in
@@ -59,8 +70,3 @@ char *vm_mac(const struct vm_config *c, char buf[static 18]);
  */
 unsigned name_hash(const char *s);
 
-/**
- * mkdir_p() - create directory @path and any missing parents with @mode
- * Return: 0 (also when it exists), or negative errno
- */
-int mkdir_p(const char *path, unsigned mode);

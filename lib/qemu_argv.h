@@ -19,6 +19,8 @@ struct qemu_host {
 	bool sandbox;             /* this QEMU supports -sandbox */
 	int qmp_listen_fd;        /* >= 0: a listening unix socket QEMU inherits for QMP;
 				     < 0: QEMU listens on paths->qmp_socket itself */
+	bool installed;           /* paths->installed exists: the install boot from [boot] cdrom is over,
+				     so the system disk boots first */
 	const char *disk_format;  /* format of paths->disk as detected by the caller
 				     (qvm-image makes qcow2; [image] disk may be raw); NULL = qcow2 */
 	/* The guest's serial console is QEMU's stdin/stdout (-chardev stdio):
@@ -48,6 +50,49 @@ int qemu_argv_build(const struct vm_config *c, const struct vm_paths *p,
 		    struct qemu_choice *choice, struct diag_list *diags);
 
 /**
+ * qemu_machine_arch() - the first qemu-system-ARCH that has machine type @machine
+ * Return: a static string, or NULL for a machine qvm does not know (then only QEMU can tell)
+ */
+const char *qemu_machine_arch(const char *machine);
+
+/**
+ * qemu_machine_fits() - can qemu-system-@arch run machine type @machine?
+ * Return: false only for a machine qvm knows belongs to other arches
+ */
+bool qemu_machine_fits(const char *machine, const char *arch);
+
+/**
+ * qemu_gdb_address() - where VM @c's gdb stub listens
+ * @buf: set to "HOST:PORT" or the unix socket's path; "" without a stub
+ * Return: 0 no stub, 1 a unix socket, 2 TCP
+ */
+int qemu_gdb_address(const struct vm_config *c, const struct vm_paths *p, char *buf, size_t size);
+
+/**
+ * qemu_firmware_package() - the Debian package with UEFI firmware for guest @arch
+ * Return: a static string (ovmf, qemu-efi-aarch64, ...), or NULL where Debian has none with a
+ * QEMU firmware descriptor (riscv64)
+ */
+const char *qemu_firmware_package(const char *arch);
+
+/**
+ * qemu_binary_check() - is VM @c's QEMU ([qemu] binary, or qemu-system-ARCH in PATH) there?
+ * @buf: on failure, what is missing and the Debian package to install
+ * Return: 0, or -ENOENT
+ */
+int qemu_binary_check(const struct vm_config *c, char *buf, size_t size);
+
+/**
+ * qemu_host_check() - what keeps VM @c from starting on this host, for qvm check:
+ * a missing qemu-system-ARCH or firmware (naming the package), a machine type
+ * QEMU does not have, accel = kvm without a usable KVM (a warning: the start
+ * fails), icount that keeps a VM from KVM (a warning)
+ * Return: 0, or -ENOMEM/-ENAMETOOLONG
+ */
+int qemu_host_check(const struct vm_config *c, const struct qemu_host *host, struct diag_list *errors,
+		    struct diag_list *warnings);
+
+/**
  * qemu_host_probe() - fill @h with the facts of this host: its architecture,
  * whether /dev/kvm answers KVM_GET_API_VERSION, the firmware descriptor dir,
  * -sandbox support; qmp_listen_fd = -1, disk_format = NULL
@@ -57,10 +102,24 @@ int qemu_host_probe(struct qemu_host *h);
 
 /**
  * qemu_disk_format() - detect the format of the disk image at @path from its
- * header: "qcow2" for a qcow2 magic, else "raw"
+ * header: "qcow2" for a qcow2 magic, else "raw". Never use it on a disk a
+ * guest has written: the guest chooses that header (see vm_disk_format()).
  * Return: a static string, or NULL when @path cannot be read (errno set)
  */
 const char *qemu_disk_format(const char *path);
+
+/**
+ * vm_disk_format() - the format of the VM's own disk, never probed from a
+ * disk a guest has written: qcow2 for the overlay qvm creates; for [image]
+ * disk the configured disk-format, else the format recorded in
+ * STATE/disk.format, else (first start, before any guest ran on it under qvm)
+ * probed once and recorded there
+ * @c: the VM
+ * @p: its paths
+ * @ret: "qcow2" or "raw" (static)
+ * Return: 0, or a negative errno (the disk or the record cannot be read or written)
+ */
+int vm_disk_format(const struct vm_config *c, const struct vm_paths *p, const char **ret);
 
 /**
  * qemu_opt_escape() - @s with every comma doubled, as QEMU's option parser
