@@ -37,6 +37,8 @@ HOSTS = ["host1", "host2", "host3"]
 VMS = ["a", "b"]
 SUBNET = "10.231.7"  # inside the namespaces made here only
 TAG = f"qf{os.getpid() % 100000}"
+# Step 3 grows host2's VM a; the later plays keep it that way.
+GROWN = {("host2", "a"): "320M"}
 
 
 def expect(cond, msg, detail=""):
@@ -135,25 +137,20 @@ def write_playbook(work, name, plays):
 
 
 def deploy_play(guest, deb, memory=None, state="started", broken_host=None, absent=None):
-    """The play that puts VMs a and b on every host (with variations per step)."""
+    """The play that puts VMs a and b on every host; @memory maps (host, vm) to a memory size
+    other than 256M, @broken_host gets cpus = many in VM b, @absent = (host, vm) is removed."""
     tasks = [{"name": "qvm on the host", "ansible.builtin.include_role": {"name": "qvm.qvm.qvm_host"},
               "vars": {"qvm_host_deb": deb}}]
     for vm in VMS:
         cfg = vm_config(*guest)
-        task = {"name": f"VM {vm}", "qvm.qvm.qvm_vm": {"name": vm, "state": state, "config": cfg}}
-        if memory and vm == memory[1]:
-            task["qvm.qvm.qvm_vm"] = dict(task["qvm.qvm.qvm_vm"])
-            task["qvm.qvm.qvm_vm"]["config"] = {
-                **cfg, "vm": {**cfg["vm"], "memory": "{{ '%s' if inventory_hostname == '%s' else '256M' }}"
-                              % (memory[2], memory[0])}}
+        sizes = {h: size for (h, v), size in (memory or {}).items() if v == vm}
+        cfg["vm"]["memory"] = "{{ %r.get(inventory_hostname, '256M') }}" % sizes
         if broken_host and vm == "b":
-            task["qvm.qvm.qvm_vm"]["config"] = {
-                **cfg, "vm": {**cfg["vm"], "cpus": "{{ 'many' if inventory_hostname == '%s' else 1 }}"
-                              % broken_host}}
+            cfg["vm"]["cpus"] = "{{ 'many' if inventory_hostname == '%s' else 1 }}" % broken_host
+        vm_state = state
         if absent and vm == absent[1]:
-            task["qvm.qvm.qvm_vm"] = {"name": vm, "state": "{{ 'absent' if inventory_hostname == '%s' "
-                                      "else 'started' }}" % absent[0], "config": cfg}
-        tasks.append(task)
+            vm_state = "{{ 'absent' if inventory_hostname == '%s' else '%s' }}" % (absent[0], state)
+        tasks.append({"name": f"VM {vm}", "qvm.qvm.qvm_vm": {"name": vm, "state": vm_state, "config": cfg}})
     return [{"hosts": "fleet", "gather_facts": False, "tasks": tasks}]
 
 
@@ -247,7 +244,7 @@ def run_steps(fleet, guest, deb):
     expect(rc == 0 and all(recap[h]["changed"] == 0 for h in HOSTS), "second run: changed=0", out[-3000:])
     expect(fleet.all_units() == first, "second run restarted nothing")
 
-    bigger = write_playbook(work, "memory.yml", deploy_play(guest, deb, memory=("host2", "a", "320M")))
+    bigger = write_playbook(work, "memory.yml", deploy_play(guest, deb, memory=GROWN))
     rc, out, recap = fleet.play(bigger)
     after = fleet.all_units()
     changed = [(h, vm) for h in HOSTS for vm in VMS if after[h][vm] != first[h][vm]]
@@ -257,14 +254,14 @@ def run_steps(fleet, guest, deb):
     baseline = after
 
     files_before = {h: fleet.files(h) for h in HOSTS}
-    smaller = write_playbook(work, "check.yml", deploy_play(guest, deb, memory=("host1", "b", "384M")))
+    smaller = write_playbook(work, "check.yml", deploy_play(guest, deb, memory={**GROWN, ("host1", "b"): "384M"}))
     rc, out, recap = fleet.play(smaller, "--check", "--diff")
     expect(rc == 0 and recap["host1"]["changed"] >= 1 and "+memory = 384M" in out,
            "--check --diff reports the change", out[-2000:])
     expect({h: fleet.files(h) for h in HOSTS} == files_before and fleet.all_units() == baseline,
            "--check changed no file and no VM")
 
-    broken = write_playbook(work, "broken.yml", deploy_play(guest, deb, broken_host="host3"))
+    broken = write_playbook(work, "broken.yml", deploy_play(guest, deb, memory=GROWN, broken_host="host3"))
     rc, out, recap = fleet.play(broken)
     expect(rc != 0 and recap["host3"]["failed"] == 1 and recap["host1"]["failed"] == 0
            and recap["host2"]["failed"] == 0, "a broken setting fails on host3 alone", out[-2000:])
@@ -276,7 +273,7 @@ def run_steps(fleet, guest, deb):
     disk = fleet.c["host1"].sh("find /var/lib/qvm/b/ /var/lib/private/qvm/b/ -name '*.qcow2' "
                               "2>/dev/null; true").stdout.split()
     expect(len(disk) >= 1, "host1's VM b has a data disk", str(disk))
-    gone = write_playbook(work, "absent.yml", deploy_play(guest, deb, absent=("host1", "b")))
+    gone = write_playbook(work, "absent.yml", deploy_play(guest, deb, memory=GROWN, absent=("host1", "b")))
     rc, out, recap = fleet.play(gone)
     units = fleet.all_units()
     expect(rc == 0 and "b.ini" not in fleet.files("host1") and units["host1"]["b"][0] != "active",
@@ -287,8 +284,7 @@ def run_steps(fleet, guest, deb):
 
     rolling = write_playbook(work, "rolling.yml", [{
         "hosts": "fleet", "gather_facts": False, "serial": 1,
-        "tasks": [{"name": "restart VM a", "qvm.qvm.qvm_vm": {"name": "a", "state": "restarted",
-                                                              "config": vm_config(*guest)}}]}])
+        "tasks": [deploy_play(guest, deb, memory=GROWN, state="restarted")[0]["tasks"][1]]}])
     before = fleet.all_units()
     fewest, samples, recap = rolling_restart(fleet, rolling)
     after = fleet.all_units()
