@@ -205,7 +205,13 @@ def case_live(env, kernel, initrd):
     check(r.returncode == 0, f"live revert: {r.stdout.strip()} {r.stderr.strip()}")
     r = env.qvm("monitor", "live", "info status")
     check("running" in r.stdout, "after a live revert the VM runs")
-    check(g.get("vdb", 100).startswith("AAAA"), "live revert: A written before the snapshot is there")
+    # The first console reads after a live revert were seen to come back without the
+    # data once in three runs (the guest's serial state is restored mid-stream): read A
+    # until one read shows it, at most three times, and say what each read returned.
+    reads = []
+    while len(reads) < 3 and not (reads and reads[-1].startswith("AAAA")):
+        reads.append(g.get("vdb", 100))
+    check(reads[-1].startswith("AAAA"), f"live revert: A written before the snapshot is there (reads: {reads})")
     check(not g.get("vdb", 200).startswith("BBBB"), "live revert: B written after it is gone")
     check("before" in g.sh("echo $X"), "live revert restored the RAM state (a shell variable)")
     r = env.qvm("snapshot", "live", "revert", "nosuch")
