@@ -1,4 +1,5 @@
 # tests/fresh/lib.sh - shared parts of the fresh-machine tests: logging, skipping, cleanup stack.
+# shellcheck shell=bash
 
 SKIP=77
 log() { printf '[fresh %s] %s\n' "$(date +%T)" "$*"; }

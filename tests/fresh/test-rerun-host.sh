@@ -10,8 +10,12 @@
 #   1. PATH without mkfs.vfat: quickstart exits non-zero with qvm-image-build's
 #      "mkfs.vfat not found (apt-get install dosfstools)" as its last line, and has written no
 #      config and booted no container;
-#   2. the same command with the full PATH: exit 0, ssh into the guest works;
-#   3. --clean: no config, no container, no overlay mount, no image, no build dir are left.
+#   2. the same command with the full PATH: exit 0, ssh into the guest works. The image is the
+#      test suite's guest image (built by the same qvm-image-build), put where quickstart looks
+#      for its local image: building it is the fresh-machine test's part, and takes minutes;
+#   3. once more, over the live container of run 2: it is torn down and a fresh one booted;
+#   4. --clean: no config, container, overlay mount or build dir is left; the image, which
+#      quickstart did not build, is kept.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 need systemd-nspawn git unshare chroot flock
@@ -62,6 +66,12 @@ last=$(tail -n1 "$T/run1.err")
 [ ! -e "$T/qs/nspawn.pid" ] && [ ! -d "$T/qs/up" ] || fail "a container was booted after the failed step"
 
 # 2. The same again, with the tools: succeeds.
+. "$QVM_SOURCE_ROOT/tests/lib/guest-image.sh"
+img=$(ensure_guest_image) || fail "no guest image"
+local_image=$T/up/var/lib/qvm/images/debian-12-local.qcow2
+mkdir -p "${local_image%/*}"
+cp --reflink=auto "$img" "$local_image"
+chmod 0644 "$local_image"
 t=$SECONDS
 rc=0
 qs "$path" "--offline --no-build" >"$T/run2.log" 2>&1 || rc=$?
@@ -74,10 +84,24 @@ nsenter -t "$S" -m -p -- ssh -p 2222 -o BatchMode=yes -o StrictHostKeyChecking=n
 	fail "ssh -p 2222 dev@127.0.0.1 true failed after the second run"
 grep -q "Where everything is" "$T/run2.log" || fail "quickstart did not say where everything is"
 
-# 3. --clean leaves nothing.
+# 3. Again over the live container: a fresh container, the same image, ssh works.
+t=$SECONDS
+rc=0
+qs "$path" "--offline --no-build" >"$T/run3.log" 2>&1 || rc=$?
+log "third run (over a live container): exit $rc after $((SECONDS - t)) s"
+[ $rc = 0 ] || { cat "$T/run3.log"; fail "the run over a live container failed"; }
+grep -q 'powering off the systemd container of an earlier run' "$T/run3.log" ||
+	{ cat "$T/run3.log"; fail "the third run did not tear down the earlier container"; }
+! kill -0 "$S" 2>/dev/null || fail "the earlier container is still running"
+S=$(cat "$T/qs/pid")
+nsenter -t "$S" -m -p -- ssh -p 2222 -o BatchMode=yes -o StrictHostKeyChecking=no \
+	-o UserKnownHostsFile=/dev/null -o ConnectTimeout=30 dev@127.0.0.1 true ||
+	fail "ssh failed after the run over a live container"
+
+# 4. --clean leaves nothing quickstart made, and keeps what it did not make.
 qs "$path" --clean >"$T/clean.log" 2>&1 || { cat "$T/clean.log"; fail "--clean failed"; }
 [ ! -e "$T/up/etc/qvm/demo.ini" ] && [ ! -e "$T/up/etc/qvm/demo.ini.d" ] || fail "--clean left the config"
-[ ! -e "$T/up/var/lib/qvm/images/debian-12-local.qcow2" ] || fail "--clean left the image it built"
+[ -e "$local_image" ] || fail "--clean removed an image that quickstart did not build"
 [ -z "$(ls -A "$T/qs")" ] || fail "--clean left $(ls "$T/qs") in /var/lib/qvm-quickstart"
 ! kill -0 "$S" 2>/dev/null || fail "--clean left the container running"
 ! grep -q " $T/qs/root " /proc/self/mountinfo || fail "--clean left the overlay mounted"
