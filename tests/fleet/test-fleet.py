@@ -171,7 +171,7 @@ class Fleet:
         os.makedirs(collections)
         os.symlink(os.path.join(source_root(), "ansible"), os.path.join(collections, "qvm"))
         self.env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=os.path.join(work, "collections"),
-                        ANSIBLE_HOST_KEY_CHECKING="False", ANSIBLE_NOCOLOR="1", ANSIBLE_FORCE_COLOR="0",
+                        ANSIBLE_HOST_KEY_CHECKING="False", ANSIBLE_PIPELINING="True", ANSIBLE_NOCOLOR="1", ANSIBLE_FORCE_COLOR="0",
                         ANSIBLE_LOCAL_TEMP=os.path.join(work, "tmp"), HOME=work,
                         PATH="/usr/sbin:/usr/bin:/sbin:/bin")
 
@@ -208,12 +208,14 @@ class Fleet:
 
 
 def rolling_restart(fleet, playbook):
-    """Run @playbook while sampling the hosts; return the fewest hosts seen with every VM active."""
+    """Run @playbook while sampling the hosts; return the fewest hosts seen with every VM active
+    that was active before (host1's VM b is gone since the absent step)."""
     fewest, samples, done = [len(HOSTS)], [0], threading.Event()
+    running = {h: [vm for vm, s in fleet.units(h).items() if s[0] == "active"] for h in HOSTS}
 
     def sample():
         while not done.is_set():
-            up = sum(all(s[0] == "active" for s in fleet.units(h).values()) for h in HOSTS)
+            up = sum(all(fleet.units(h)[vm][0] == "active" for vm in running[h]) for h in HOSTS)
             fewest[0] = min(fewest[0], up)
             samples[0] += 1
             time.sleep(0.2)
