@@ -136,13 +136,16 @@ static int become_qvm(void)
 	return 0;
 }
 
-/* exec libexec helper @helper with @arg and VM @name, as the user qvm. Return: only on failure. */
-static int exec_helper(const char *helper, const char *arg, const char *name)
+/*
+ * exec libexec helper @helper with @arg and VM @name; as the user qvm (the owner
+ * of the image cache) when @as_qvm. Return: only on failure.
+ */
+static int exec_helper(const char *helper, const char *arg, const char *name, bool as_qvm)
 {
 	char path[4096];
 	char *argv[] = { (char *)helper, (char *)arg, (char *)name, NULL };
 
-	if (become_qvm() < 0)
+	if (as_qvm && become_qvm() < 0)
 		return cli_error("cannot become user qvm: %m");
 	fflush(stdout);
 	execv(cli_libexec(helper, path), argv);
@@ -206,7 +209,7 @@ int cli_image(int argc, char *argv[])
 		return r;
 	if (!c->image_source)
 		return cli_usage_error("image", "VM %s has no [image] source to refresh", name);
-	return exec_helper("qvm-image", "--refresh", name);
+	return exec_helper("qvm-image", "--refresh", name, true);
 }
 
 /* Refuse when qvm@NAME is running (or when that cannot be known, unless @force). */
@@ -287,7 +290,7 @@ int cli_reset(int argc, char *argv[])
 	if (r != QVM_EXIT_OK)
 		return r;
 	(void)cli_ssh_forget(name);
-	return exec_helper("qvm-image", "--reset", name);
+	return exec_helper("qvm-image", "--reset", name, false); /* the state dir is the VM's own */
 }
 
 /* Print usage of qvm reseed. */

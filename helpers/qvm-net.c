@@ -4,7 +4,7 @@
  *
  * qvm-net runs as root (ExecStartPre=+ and ExecStopPost=+ of qvm@NAME.service)
  * only for VMs with [network] mode = tap. It exists so that QEMU itself never
- * needs privileges: it makes a persistent tap owned by the qvm user, which the
+ * needs privileges: it makes a persistent tap owned by the VM's own user, which the
  * unprivileged QEMU then opens by name.
  *
  * It may:
@@ -32,6 +32,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "config.h"
 #include "log.h"
@@ -41,12 +42,24 @@
 #define QVM_BRIDGE "qvmbr0"
 #define QVM_BRIDGE_ADDRESS "10.88.0.1/24"
 
-/* The uid and gid the tap is handed to: the qvm user ($QVM_USER for tests). */
+/*
+ * The uid and gid the tap is handed to: the owner of $STATE_DIRECTORY, which
+ * systemd created for the VM's own DynamicUser= identity just before this
+ * ExecStartPre=+ ran; $QVM_USER (tests), else the user qvm, outside systemd.
+ */
 static int tap_owner(uid_t *uid, gid_t *gid)
 {
+	const char *state = getenv("STATE_DIRECTORY");
 	const char *user = getenv("QVM_USER") ? getenv("QVM_USER") : "qvm";
-	struct passwd *pw = getpwnam(user);
+	struct passwd *pw;
+	struct stat st;
 
+	if (state && *state && !strchr(state, ':') && stat(state, &st) == 0 && st.st_uid != 0) {
+		*uid = st.st_uid;
+		*gid = st.st_gid;
+		return 0;
+	}
+	pw = getpwnam(user);
 	if (!pw)
 		return log_error("user %s does not exist (systemd-sysusers creates it from qvm's sysusers.d file)",
 				 user), -ESRCH;

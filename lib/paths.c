@@ -1,8 +1,11 @@
 /* paths.c - where a VM's files live, and names derived from the VM name */
 #include "paths.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <stdarg.h>
+#include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -77,6 +80,28 @@ char *vm_tap_name(const char *name, char buf[static 16])
 		snprintf(buf, 16, "qvm-%s", name);
 	else
 		snprintf(buf, 16, "qvm-%.6s-%04x", name, name_hash(name) & 0xffff);
+	return buf;
+}
+
+char *vm_user_name(const char *name, char buf[static 32])
+{
+	uint64_t h = 14695981039346656037ULL; /* FNV-1a 64 */
+	size_t n = strlen(name);
+	bool plain = n <= 27;
+
+	/* systemd's DynamicUser= wants [A-Za-z_][A-Za-z0-9_-]*, at most 31 characters */
+	for (size_t i = 0; i < n; i++) {
+		plain = plain && (isalnum((unsigned char)name[i]) || name[i] == '_' || name[i] == '-');
+		h = (h ^ (unsigned char)name[i]) * 1099511628211ULL;
+	}
+	if (plain) {
+		snprintf(buf, 32, "qvm-%s", name);
+		return buf;
+	}
+	snprintf(buf, 32, "qvm-%.10s-%016llx", name, (unsigned long long)h);
+	for (char *p = buf + 4; *p; p++)
+		if (!isalnum((unsigned char)*p) && *p != '-')
+			*p = '_';
 	return buf;
 }
 

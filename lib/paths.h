@@ -54,6 +54,15 @@ char *vm_tap_name(const char *name, char buf[static 16]);
 char *vm_mac(const struct vm_config *c, char buf[static 18]);
 
 /**
+ * vm_user_name() - the user VM @name's QEMU and helpers run as (DynamicUser=):
+ * "qvm-NAME" when that is a valid systemd user name of at most 31 characters,
+ * else "qvm-" + the first 10 characters ('.' made '_') + "-" + 16 hex digits of
+ * a 64-bit hash of the whole name.
+ * Return: @buf
+ */
+char *vm_user_name(const char *name, char buf[static 32]);
+
+/**
  * name_hash() - FNV-1a hash of @s, the one hash behind derived names
  * Return: the 32-bit hash
  */

@@ -11,6 +11,7 @@
 
 #include "credential.h"
 #include "macro.h"
+#include "paths.h"
 #include "strv.h"
 #include "values.h"
 
@@ -108,6 +109,22 @@ static void put_writable_paths(FILE *f, const struct vm_config *c)
  * user mode; in tap mode the guest is reachable on its address anyway.
  */
 
+/*
+ * The forwarder's sandbox: socket-proxyd only accepts on the socket it is
+ * handed and connects to the guest, so it gets no capabilities, devices,
+ * namespaces or privileged system calls, and may talk to the guest's address
+ * only (the accepted connection is the socket unit's, not filtered here).
+ */
+#define FORWARD_SANDBOX                                                                                   \
+	"DynamicUser=yes\nPrivateTmp=yes\nProtectSystem=strict\nProtectHome=yes\nNoNewPrivileges=yes\n"       \
+	"CapabilityBoundingSet=\nPrivateDevices=yes\nPrivateUsers=yes\nPrivateIPC=yes\nPrivateMounts=yes\n"     \
+	"ProtectProc=invisible\nProcSubset=pid\nProtectKernelTunables=yes\nProtectKernelModules=yes\n"         \
+	"ProtectKernelLogs=yes\nProtectControlGroups=yes\nProtectClock=yes\nProtectHostname=yes\n"            \
+	"RestrictNamespaces=yes\nRestrictRealtime=yes\nLockPersonality=yes\nMemoryDenyWriteExecute=yes\n"     \
+	"RestrictAddressFamilies=AF_INET AF_INET6 AF_UNIX\nSystemCallArchitectures=native\n"                   \
+	"SystemCallFilter=@system-service\nSystemCallFilter=~@privileged @resources\nUMask=0077\n"            \
+	"IPAddressDeny=any\n"
+
 /* The unit name stem of forward @f of VM @name: "qvm-fwd-NAME-PORT". */
 static void forward_unit(const char *name, const struct forward *f, char buf[static 128])
 {
@@ -163,10 +180,9 @@ static int write_forward(const char *dest, const struct vm_config *c, const stru
 		     c->name, v6 ? "[" : "", fw->host_addr, v6 ? "]" : "", fw->host_port) < 0 ||
 	    asprintf(&svc, GENERATOR_HEADER "[Unit]\nDescription=Forwarder to VM %s (%s:%d)\n"
 		     "Documentation=man:qvm.ini(5)\nRequires=%s.socket\nAfter=%s.socket\nPartOf=qvm@%s.service\n\n"
-		     "[Service]\nExecStart=%s %s:%d\nDynamicUser=yes\nPrivateTmp=yes\nProtectSystem=strict\n"
-		     "ProtectHome=yes\nNoNewPrivileges=yes\nRestrictAddressFamilies=AF_INET AF_INET6 AF_UNIX\n",
+		     "[Service]\nExecStart=%s %s:%d\n" FORWARD_SANDBOX "IPAddressAllow=%s\n",
 		     c->name, guest, fw->guest_port, unit, unit, c->name, paths->socket_proxyd, guest,
-		     fw->guest_port) < 0 ||
+		     fw->guest_port, guest) < 0 ||
 	    asprintf(&rel, "%s.socket", unit) < 0)
 		return -ENOMEM;
 	r = write_file_exclusive(dest, rel, sock);
@@ -194,7 +210,7 @@ static int write_forwards(const char *dest, const struct vm_config *c, const str
 int unitgen_dropin(const struct vm_config *c, const struct unitgen_paths *paths, char **ret)
 {
 	_cleanup_free_ char *data = NULL;
-	char span[32];
+	char span[32], user[32];
 	size_t size;
 	FILE *f = open_memstream(&data, &size);
 
@@ -213,6 +229,7 @@ int unitgen_dropin(const struct vm_config *c, const struct unitgen_paths *paths,
 	fprintf(f, "TimeoutStartSec=%s\n", format_duration(span, sizeof(span), c->start_timeout));
 	fprintf(f, "TimeoutStopSec=%s\n", format_duration(span, sizeof(span), stop_timeout(c)));
 	fprintf(f, "Restart=%s\n", config_enum_name("vm", "restart", c->restart));
+	fprintf(f, "User=%s\n", vm_user_name(c->name, user));
 	if (c->net_mode == NET_TAP)
 		fprintf(f, "ExecStartPre=+%s/qvm-net up %%i\n", paths->libexecdir);
 	if (config_uses_image(c))

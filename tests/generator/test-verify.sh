@@ -13,7 +13,10 @@ for h in qvm-launch qvm-image qvm-seed qvm-net; do
 	if [ -e "$build/helpers/$h" ]; then ln -s "$build/helpers/$h" "$tmp/libexec/$h"
 	else ln -s "$build/helpers/qvm-launch" "$tmp/libexec/$h"; fi
 done
-sed "s|^ExecStart=.*|ExecStart=$tmp/libexec/qvm-launch %i|" "$build/units/qvm@.service" > "$tmp/units/qvm@.service"
+# The shipped templates, with their helpers in $tmp/libexec.
+for t in qvm@.service qvm-fetch@.service; do
+	sed "s|@LIBEXECDIR@|$tmp/libexec|g" "$src/units/$t.in" > "$tmp/units/$t"
+done
 for vm in "$src"/tests/golden/generator/{01,02,04,09,11}-*/root/etc/qvm/*.ini; do
 	cp "$vm" "$tmp/etc/"
 done
@@ -27,6 +30,7 @@ count=0
 for d in "$tmp"/units/qvm@*.service.d; do
 	unit=$(basename "$d" .d)
 	ln -sf qvm@.service "$tmp/units/$unit"
+	ln -sf qvm-fetch@.service "$tmp/units/qvm-fetch@${unit#qvm@}"
 	count=$((count + 1))
 	out=$(cd "$tmp/units" && SYSTEMD_LOG_LEVEL=notice systemd-analyze verify --man=no "$tmp/units/$unit" 2>&1) || status=1
 	# Only complaints about our files count; the host's own units are not ours to judge.

@@ -72,7 +72,7 @@ def main():
         info = subprocess.run(["qemu-img", "info", "--output=json", disk], capture_output=True, text=True).stdout
         check('"backing-filename-format": "raw"' in info and base[0] in info, "overlay backed by the cached base, format detected")
         check('"virtual-size": 67108864' in info, "overlay grown to [image] size")
-        n, ino, base_mtime = len(requests()), os.stat(disk).st_ino, os.stat(base[0]).st_mtime_ns
+        n, ino, base_ino = len(requests()), os.stat(disk).st_ino, os.stat(base[0]).st_ino
 
         r = vm("a", f"source = {url}/base.img\nchecksum = sha256:{sha256}", "size = 64M\n")
         check(r.returncode == 0 and len(requests()) == n, "a second start transfers nothing")
@@ -80,7 +80,7 @@ def main():
 
         r = vm("b", f"source = {url}/base.img\nchecksum = sha256:{sha256}")
         check(r.returncode == 0 and len(requests()) == n and len(cached()) == 2,
-              "a second VM with the same source shares the cached base (one file + its record)")
+              "a second VM with the same source shares the cached base (one file + its .latest link)")
 
         r = vm("bad", f"source = {url}/drop-once/base.img\nchecksum = sha256:{'0' * 64}")
         check(r.returncode == 1 and "checksum mismatch" in r.stderr and sha256 in r.stderr and "0" * 64 in r.stderr,
@@ -106,8 +106,48 @@ def main():
         r = vm("sums2", f"source = {url}/base.img\nchecksums = {url}/SHA512SUMS")
         check(r.returncode == 0 and len(requests()) == n, "checksums = is not fetched again on a warm start")
 
+        # H1: a refresh against a changed upstream is a new file; every existing overlay keeps its bytes.
+        def disk_bytes(name):
+            raw = os.path.join(tmp, name + ".raw")
+            subprocess.run(["qemu-img", "convert", "-O", "raw", os.path.join(tmp, "state", name, "disk.qcow2"), raw],
+                           check=True)
+            with open(raw, "rb") as f:
+                out = f.read(len(data))
+            os.unlink(raw)
+            return out
+
+        r = vm("shared2", f"source = {url}/base.img\nchecksums = {url}/SHA512SUMS")
+        check(r.returncode == 0 and disk_bytes("sums2") == data and disk_bytes("shared2") == data,
+              "two VMs share one source, both read the old image")
+        old_files = {f: os.stat(os.path.join(images, f)).st_ino for f in cached() if not f.endswith(".latest")}
+        new_data = os.urandom(len(data))
+        with open(os.path.join(www, "base.img"), "wb") as f:
+            f.write(new_data)
+        with open(os.path.join(www, "SHA512SUMS"), "w") as f:
+            f.write(f"{hashlib.sha512(new_data).hexdigest()}  base.img\n")
+        r = subprocess.run([tool, "--refresh", "sums2"], env=env, capture_output=True, text=True)
+        check(r.returncode == 0, f"refresh against a changed upstream (stderr: {r.stderr.strip()[-300:]})")
+        check(all(os.stat(os.path.join(images, f)).st_ino == ino for f, ino in old_files.items()),
+              "refresh rewrote no cached base (a new version is a new file)")
+        check(any(f.startswith("sha512-" + hashlib.sha512(new_data).hexdigest()) for f in cached()),
+              "the new version is cached under its own checksum")
+        r = vm("sums2", f"source = {url}/base.img\nchecksums = {url}/SHA512SUMS")
+        r2 = vm("shared2", f"source = {url}/base.img\nchecksums = {url}/SHA512SUMS")
+        check(r.returncode == 0 and r2.returncode == 0 and disk_bytes("shared2") == data and disk_bytes("sums2") == data,
+              "after the refresh both existing disks still read the old image's bytes")
+        os.utime(base[0], (1, 1))
+        n = len(requests())
+        r = vm("shared2", f"source = {url}/base.img\nchecksums = {url}/SHA512SUMS")
+        check(r.returncode == 0 and len(requests()) == n and disk_bytes("shared2") == data,
+              "a touched base makes no re-fetch and no swap")
+        r = vm("fresh", f"source = {url}/base.img\nchecksums = {url}/SHA512SUMS")
+        check(r.returncode == 0 and disk_bytes("fresh") == new_data, "a new VM gets the refreshed version")
+        subprocess.run([tool, "--reset", "shared2"], env=env, check=True, capture_output=True)
+        r = vm("shared2", f"source = {url}/base.img\nchecksums = {url}/SHA512SUMS")
+        check(r.returncode == 0 and disk_bytes("shared2") == new_data, "qvm reset moves a VM to the new version")
+
         check(hashlib.sha256(open(base[0], "rb").read()).hexdigest() == sha256 and
-              os.stat(base[0]).st_mtime_ns == base_mtime, "the base image was never written")
+              os.stat(base[0]).st_ino == base_ino, "the base image was never written")
 
         r = vm("data", f"source = {url}/base.img\nchecksum = sha256:{sha256}", "[disk:data]\nsize = 16M\n")
         data_disk = os.path.join(tmp, "state", "data", "data.qcow2")
@@ -122,7 +162,8 @@ def main():
               and b"precious" in open(data_disk, "rb").read(), "reset discards the overlay, keeps data disks")
 
         local = os.path.join(tmp, "local.img")
-        shutil.copy(os.path.join(www, "base.img"), local)
+        with open(local, "wb") as f:
+            f.write(data)
         r = vm("local", f"source = {local}\nchecksum = sha256:{sha256}")
         disk = os.path.join(tmp, "state", "local", "disk.qcow2")
         ino = os.stat(disk).st_ino
