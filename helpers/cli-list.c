@@ -65,7 +65,7 @@ static void print_json(const struct row *rows, size_t n)
 		printf(", \"valid\": %s", c ? "true" : "false");
 		if (c) {
 			printf(", \"autostart\": %s, \"accel\": ", c->autostart ? "true" : "false");
-			json_string(stdout, config_enum_name("vm", "accel", c->accel));
+			json_string(stdout, accel_to_string(c->accel));
 			printf(", \"memory\": %llu, \"cpus\": %lld, \"ssh\": ", (unsigned long long)c->memory,
 			       (long long)c->cpus);
 			json_string(stdout, rows[i].ssh[0] ? rows[i].ssh : NULL);
@@ -95,7 +95,7 @@ static void print_table(const struct row *rows, size_t n)
 			continue;
 		}
 		printf("%-*s  %-12s %-9s %-5s %-7s %s\n", (int)w, rows[i].name, row_state_text(&rows[i]),
-		       c->autostart ? "yes" : "no", config_enum_name("vm", "accel", c->accel),
+		       c->autostart ? "yes" : "no", accel_to_string(c->accel),
 		       format_size(mem, sizeof(mem), c->memory), rows[i].ssh[0] ? rows[i].ssh : "-");
 	}
 }

@@ -19,17 +19,17 @@ static void print_config(const struct vm_config *c)
 	printf("%s - %s\n", c->name, c->description);
 	printf("   Config: %s\n", c->path);
 	printf("  Machine: %s, %lld cpus, %s memory, accel %s%s\n", c->arch, (long long)c->cpus,
-	       format_size(mem, sizeof(mem), c->memory), config_enum_name("vm", "accel", c->accel),
+	       format_size(mem, sizeof(mem), c->memory), accel_to_string(c->accel),
 	       c->autostart ? ", autostart" : "");
 	if (c->image_source)
 		printf("    Image: %s\n", c->image_source);
 	else if (c->image_disk)
 		printf("     Disk: %s\n", c->image_disk);
-	printf("  Network: %s", config_enum_name("network", "mode", c->net_mode));
+	printf("  Network: %s", net_mode_to_string(c->net_mode));
 	if (config_ssh_endpoint(c, host, &port))
 		printf(", ssh %s%s%s:%d (qvm ssh %s)", c->ci_user ? c->ci_user : "", c->ci_user ? "@" : "",
 		       host, port, c->name);
-	printf("\n    Ready: %s\n", config_enum_name("vm", "ready", c->ready));
+	printf("\n    Ready: %s\n", ready_mode_to_string(c->ready));
 }
 
 /* Print what systemd says about the VM's unit. */

@@ -66,6 +66,8 @@ struct launcher {
 	uint64_t ready_deadline;     /* CLOCK_MONOTONIC usec */
 	uint64_t last_extend;        /* when EXTEND_TIMEOUT_USEC was last sent */
 	bool ready, stopping, guest_shutdown;
+	bool installing;             /* booted from [boot] cdrom first: the install boot */
+	sd_event_source *eject_source;
 	bool failed;                 /* QEMU is being killed because something went wrong */
 	int stop_stage;              /* 1 powerdown sent, 2 quit sent, 3 SIGKILL sent */
 };
@@ -105,6 +107,17 @@ static void reach_text(const struct launcher *l, char *buf, size_t size)
 		snprintf(buf, size, ", ssh on %s:%d", l->ssh_host, l->ssh_port);
 	else
 		buf[0] = '\0';
+}
+
+/* gdb-wait: QEMU is paused before the first instruction; ready at once, and say where the stub is. */
+static void mark_ready_for_gdb(struct launcher *l)
+{
+	char where[4096];
+
+	qemu_gdb_address(l->c, &l->paths, where, sizeof(where));
+	l->ready = true;
+	log_info("paused before the first instruction (gdb-wait = yes): waiting for gdb on %s", where);
+	sd_notifyf(0, "READY=1\nSTATUS=waiting for gdb on %s", where);
 }
 
 /* The guest is ready: READY=1 once, with a STATUS= that says how to reach it. */
@@ -248,6 +261,41 @@ static int on_console_accept(sd_event_source *s, int fd, uint32_t revents, void 
 	return 0;
 }
 
+/* Deferred from the RESET event: take the installer CD out, so the reboot comes up from the disk. */
+static int on_eject(sd_event_source *s, void *userdata)
+{
+	struct launcher *l = userdata;
+	char err[256] = "";
+	json_object *args = json_object_new_object();
+
+	l->eject_source = sd_event_source_disable_unref(l->eject_source);
+	json_object_object_add(args, "device", json_object_new_string("cdrom0"));
+	json_object_object_add(args, "force", json_object_new_boolean(1));
+	if (qmp_command(l->qmp, "eject", args, QMP_TIMEOUT_USEC, NULL, err, sizeof(err)) < 0)
+		log_warning("cannot eject the installer CD: %s", err);
+	json_object_put(args);
+	return 0;
+}
+
+/* The guest rebooted or powered off by itself after booting the CD: the install is over, the disk boots from now on. */
+static void end_install(struct launcher *l, bool reboot)
+{
+	int fd;
+
+	if (!l->installing || l->stopping) /* a stop during the install is no end of it */
+		return;
+	l->installing = false;
+	fd = open(l->paths.installed, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+	if (fd < 0)
+		log_warning("cannot record the end of the install in %s: %m", l->paths.installed);
+	else
+		close(fd);
+	log_info("install boot over: the guest %s after booting %s; it boots from its disk from now on (qvm reset reinstalls)",
+		 reboot ? "rebooted" : "powered off", l->c->boot_cdrom);
+	if (reboot && !l->eject_source)
+		sd_event_add_defer(l->event, &l->eject_source, on_eject, l);
+}
+
 /* QMP events: log what matters to an administrator. */
 static void on_qmp_event(const char *event, json_object *data, void *userdata)
 {
@@ -258,10 +306,19 @@ static void on_qmp_event(const char *event, json_object *data, void *userdata)
 		bool guest = json_object_object_get_ex(data, "guest", &v) && json_object_get_boolean(v);
 
 		l->guest_shutdown = guest;
+		if (guest)
+			end_install(l, false);
 		log_info("guest %s (%s)", guest ? "shut down" : "stopped by the host",
 			 json_object_object_get_ex(data, "reason", &v) ? json_object_get_string(v) : "?");
 	} else if (strcmp(event, "RESET") == 0) {
 		log_info("guest reset (reboot); it stays in this unit");
+		end_install(l, true);
+	} else if (strcmp(event, "RESUME") == 0 && l->c->qemu_gdb_wait) {
+		char reach[128];
+
+		reach_text(l, reach, sizeof(reach));
+		log_info("the debugger let the guest run");
+		status(l, "running (%s)%s", accel_name(l), reach);
 	} else if (strcmp(event, "GUEST_PANICKED") == 0) {
 		log_error("guest kernel panicked");
 	}
@@ -430,7 +487,7 @@ static int on_ready_timer(sd_event_source *s, uint64_t usec, void *userdata)
 
 	if (now >= l->ready_deadline) {
 		log_error("the guest did not become ready (ready = %s) within start-timeout (%llus)",
-			  config_enum_name("vm", "ready", l->c->ready),
+			  ready_mode_to_string(l->c->ready),
 			  (unsigned long long)(l->c->start_timeout / USEC_PER_SEC));
 		l->ready_timer = sd_event_source_disable_unref(l->ready_timer);
 		sd_notify(0, "STATUS=failed: not ready within start-timeout");
@@ -613,7 +670,7 @@ static int setup_loop(struct launcher *l)
 	r = r ?: sd_event_add_child(l->event, NULL, l->qemu_pid, WEXITED, on_qemu_exit, l);
 	if (r >= 0 && l->console_listen_fd >= 0)
 		r = sd_event_add_io(l->event, NULL, l->console_listen_fd, EPOLLIN, on_console_accept, l);
-	if (r >= 0 && l->c->ready != READY_STARTED && !l->failed)
+	if (r >= 0 && l->c->ready != READY_STARTED && !l->c->qemu_gdb_wait && !l->failed)
 		r = sd_event_add_time_relative(l->event, &l->ready_timer, CLOCK_MONOTONIC, 0, 0, on_ready_timer, l);
 	if (r < 0)
 		return log_error_errno(r, "event loop: %m");
@@ -628,6 +685,10 @@ static void announce_boot(struct launcher *l)
 	char reach[128];
 
 	reach_text(l, reach, sizeof(reach));
+	if (l->c->qemu_gdb_wait) {
+		mark_ready_for_gdb(l);
+		return;
+	}
 	if (l->c->ready == READY_STARTED) {
 		if (qmp_command(l->qmp, "query-status", NULL, QMP_TIMEOUT_USEC, &st, NULL, 0) >= 0 &&
 		    json_object_object_get_ex(st, "running", &running) && json_object_get_boolean(running))
@@ -657,7 +718,9 @@ int launch_vm(const struct vm_config *c)
 	if (vm_paths_get(c, &l.paths) < 0 || ensure_dirs(&l) < 0)
 		return 1;
 	qemu_host_probe(&host);
-	if (c->image_source || c->image_disk) {
+	host.installed = c->boot_cdrom && access(l.paths.installed, F_OK) == 0;
+	l.installing = c->boot_cdrom && !host.installed;
+	if (config_has_system_disk(c)) {
 		host.disk_format = qemu_disk_format(l.paths.disk);
 		if (!host.disk_format)
 			return log_error_errno(errno, "cannot read the VM's disk %s: %m", l.paths.disk), 1;
@@ -693,6 +756,7 @@ int launch_vm(const struct vm_config *c)
 		announce_boot(&l);
 	r = sd_event_loop(l.event);
 	probe_close(&l);
+	l.eject_source = sd_event_source_disable_unref(l.eject_source);
 	qmp_free(l.qmp);
 	unlink(l.paths.qmp_socket);
 	unlink(l.paths.console_socket);

@@ -270,6 +270,22 @@ static int ensure_overlay(const struct vm_config *c, const char *disk, const cha
 	return 0;
 }
 
+/* A blank system disk of [image] size for an install from [boot] cdrom: created once, never overwritten. */
+static int ensure_blank_disk(const struct vm_config *c, const char *disk)
+{
+	char error[1024] = "";
+	int r;
+
+	if (access(disk, F_OK) == 0)
+		return 0;
+	r = qemu_img_create(disk, "qcow2", NULL, NULL, c->image_size, error, sizeof(error));
+	if (r < 0 && r != -EEXIST)
+		return log_error("cannot create the VM's disk %s: %s", disk, error), r;
+	log_info("created %s: a blank %llu MiB qcow2 disk to install on from %s", disk,
+		 (unsigned long long)(c->image_size >> 20), c->boot_cdrom);
+	return 0;
+}
+
 /* Extra [disk:NAME] disks: created once, never overwritten. */
 static int ensure_data_disks(const struct vm_config *c, const struct vm_paths *paths)
 {
@@ -278,7 +294,7 @@ static int ensure_data_disks(const struct vm_config *c, const struct vm_paths *p
 
 	for (size_t i = 0; i < c->n_disks; i++) {
 		const struct disk_config *d = &c->disks[i];
-		const char *format = config_enum_name("disk", "format", d->format);
+		const char *format = disk_format_to_string(d->format);
 
 		if (vm_disk_path(paths, d, path) < 0)
 			return -ENAMETOOLONG;
@@ -340,6 +356,11 @@ static int prepare(const struct vm_config *c, bool refresh, bool fetch_only)
 	}
 	if (c->image_source && !c->image_disk) {
 		r = ensure_overlay(c, paths.disk, base);
+		if (r < 0)
+			return r;
+	}
+	if (config_blank_disk(c)) {
+		r = ensure_blank_disk(c, paths.disk);
 		if (r < 0)
 			return r;
 	}
@@ -412,6 +433,8 @@ static int reset(const struct vm_config *c)
 		return log_error("%s: disk = %s is your own disk; qvm does not delete it", c->path, c->image_disk), -EPERM;
 	if (unlink(paths.disk) < 0 && errno != ENOENT)
 		return log_error_errno(errno, "cannot remove %s: %m", paths.disk);
+	if (unlink(paths.installed) < 0 && errno != ENOENT)
+		return log_error_errno(errno, "cannot remove %s: %m", paths.installed);
 	log_info("discarded %s; the next start begins from the base image (data disks are kept)", paths.disk);
 	return 0;
 }

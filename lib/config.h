@@ -11,18 +11,41 @@
 #define QVM_CONFIG_DIR "/etc/qvm"
 #define USEC_PER_SEC UINT64_C(1000000)
 
-enum accel { ACCEL_AUTO, ACCEL_KVM, ACCEL_TCG };
-enum firmware { FIRMWARE_AUTO, FIRMWARE_BIOS, FIRMWARE_UEFI };
-enum ready_mode { READY_STARTED, READY_SSH, READY_CLOUD_INIT };
-enum net_mode { NET_USER, NET_TAP, NET_NONE };
-enum disk_format { DISK_QCOW2, DISK_RAW };
-enum restart_policy { RESTART_NO, RESTART_ON_FAILURE, RESTART_ALWAYS };
+/*
+ * The config's enums. Each has a NULL-terminated word table indexed by value
+ * (the key table's choices), NAME_to_string() and NAME_from_string(); the
+ * latter returns the value or -EINVAL.
+ */
+#define DECLARE_STRING_TABLE(name, type)                                   \
+	extern const char *const name##_table[];                           \
+	const char *name##_to_string(type v);                              \
+	int name##_from_string(const char *s)
+
+enum accel { ACCEL_AUTO, ACCEL_KVM, ACCEL_TCG, _ACCEL_MAX };
+enum firmware { FIRMWARE_AUTO, FIRMWARE_BIOS, FIRMWARE_UEFI, _FIRMWARE_MAX };
+enum ready_mode { READY_STARTED, READY_SSH, READY_CLOUD_INIT, _READY_MODE_MAX };
+enum net_mode { NET_USER, NET_TAP, NET_NONE, _NET_MODE_MAX };
+enum disk_format { DISK_QCOW2, DISK_RAW, _DISK_FORMAT_MAX };
+enum restart_policy { RESTART_NO, RESTART_ON_FAILURE, RESTART_ALWAYS, _RESTART_POLICY_MAX };
+enum display { DISPLAY_NONE, DISPLAY_VNC, _DISPLAY_MAX };
+enum disk_bus { DISK_BUS_AUTO, DISK_BUS_VIRTIO, DISK_BUS_SCSI, DISK_BUS_SATA, DISK_BUS_IDE, DISK_BUS_SD, _DISK_BUS_MAX };
+enum forward_proto { FORWARD_TCP, FORWARD_UDP, _FORWARD_PROTO_MAX };
+
+DECLARE_STRING_TABLE(accel, enum accel);
+DECLARE_STRING_TABLE(firmware, enum firmware);
+DECLARE_STRING_TABLE(ready_mode, enum ready_mode);
+DECLARE_STRING_TABLE(net_mode, enum net_mode);
+DECLARE_STRING_TABLE(disk_format, enum disk_format);
+DECLARE_STRING_TABLE(restart_policy, enum restart_policy);
+DECLARE_STRING_TABLE(display, enum display);
+DECLARE_STRING_TABLE(disk_bus, enum disk_bus);
+DECLARE_STRING_TABLE(forward_proto, enum forward_proto);
 
 /* One [disk:NAME] section: an extra data disk. */
 struct disk_config {
 	char *name;
 	uint64_t size;   /* bytes; 0 = not given */
-	int format;      /* enum disk_format */
+	enum disk_format format;
 	char *path;      /* existing or wanted location; NULL = in the state dir */
 	unsigned line;   /* line of the section header, for diagnostics */
 	char *file;      /* file that declared the section */
@@ -31,8 +54,8 @@ struct disk_config {
 /*
  * Everything one VM's INI says, with defaults applied. Field names follow the
  * keys: key "shutdown-timeout" in [vm] is field vm_shutdown_timeout... except
- * that [vm] fields carry no prefix. The key table in config.c is the only
- * place that maps keys to fields.
+ * that [vm] fields carry no prefix. The key table in config-keys.c is the
+ * only place that maps keys to fields.
  */
 struct vm_config {
 	char *name;               /* file name without .ini */
@@ -43,17 +66,20 @@ struct vm_config {
 	bool autostart;
 	char *arch;               /* qemu-system-<arch>; default: the host's */
 	char *machine;            /* NULL: default per arch */
-	int accel;                /* enum accel */
+	enum accel accel;
 	char *cpu;                /* NULL: host with kvm, max with tcg */
 	int64_t cpus;
 	uint64_t memory;          /* bytes */
-	int firmware;             /* enum firmware */
+	enum firmware firmware;
 	char **after;             /* VM names or unit names */
 	char **requires;
 	uint64_t start_timeout;   /* usec */
 	uint64_t shutdown_timeout;/* usec */
-	int ready;                /* enum ready_mode */
-	int restart;              /* enum restart_policy */
+	enum ready_mode ready;
+	enum restart_policy restart;
+	enum display display;
+	int64_t vnc_port;         /* 0: unix socket in the runtime dir */
+	enum disk_bus disk_bus;
 
 	/* [image] */
 	char *image_source;       /* URL or local path of the base image */
@@ -81,7 +107,7 @@ struct vm_config {
 	char *ci_network_config;
 
 	/* [network] */
-	int net_mode;             /* enum net_mode */
+	enum net_mode net_mode;
 	int64_t net_ssh;          /* host port forwarded to guest 22; 0 = none */
 	char **net_forwards;      /* [proto:][host-addr:]host-port:guest-port */
 	char *net_listen;         /* default host address of forwards */
@@ -90,16 +116,19 @@ struct vm_config {
 	char *net_gateway;
 	char **net_dns;
 	char *net_mac;            /* NULL: derived from the name */
+	char *net_model;          /* NULL: the machine's default NIC */
 
 	/* [boot] */
 	char *boot_kernel;
 	char *boot_initrd;
 	char *boot_append;
 	char *boot_cdrom;
+	char *boot_dtb;
 
 	/* [qemu] */
 	char **qemu_extra_args;
 	char *qemu_gdb;
+	bool qemu_gdb_wait;
 	char *qemu_icount;
 	char *qemu_readconfig;
 	char *qemu_binary;        /* override qemu-system-<arch> */
@@ -116,7 +145,11 @@ enum key_type {
 	KEY_PATH,
 };
 
-/* One row of the key table: everything qvm knows about one INI key. */
+/*
+ * One row of the key table: everything qvm knows about one INI key. Rows are
+ * written with the ROW_*() macros in config-keys.c, which check at compile
+ * time that the field has the C type the key type needs.
+ */
 struct key_def {
 	const char *section;      /* "vm", "image", "disk" for [disk:NAME], ... */
 	const char *name;
@@ -127,7 +160,8 @@ struct key_def {
 	int64_t min, max;         /* KEY_INT / KEY_SIZE bounds; 0,0 = unbounded */
 	char split;               /* KEY_LIST: ',' = commas or blanks separate items,
 				     ' ' = blanks only, 0 = one item per line */
-	const char *doc;          /* one line for qvm.ini(5) */
+	const char *doc;          /* the key's entry in qvm.ini(5), in roff: the man
+				     page's key lists are generated from it */
 };
 
 /**
@@ -203,7 +237,14 @@ const char *config_dir(void);
 const char *config_host_arch(void);
 
 /**
+ * config_find_key() - the table row of key @key in section kind @section
+ * Return: the row, or NULL
+ */
+const struct key_def *config_find_key(const char *section, const char *key);
+
+/**
  * config_enum_name() - the word for an enum value of key @section/@key
+ * (prefer the typed NAME_to_string() functions)
  * Return: the word, or NULL
  */
 const char *config_enum_name(const char *section, const char *key, int value);
@@ -215,6 +256,18 @@ const char *config_enum_name(const char *section, const char *key, int value);
 bool config_uses_image(const struct vm_config *c);
 
 /**
+ * config_blank_disk() - is the VM's disk a blank one to install on from [boot] cdrom?
+ * Return: true with [image] size and cdrom but no source or disk
+ */
+bool config_blank_disk(const struct vm_config *c);
+
+/**
+ * config_has_system_disk() - does the VM have its own system disk (paths->disk or [image] disk)?
+ * Return: true with [image] source, disk, or a blank disk to install on
+ */
+bool config_has_system_disk(const struct vm_config *c);
+
+/**
  * config_ssh_endpoint() - where the host reaches the guest's sshd
  * @c: config
  * @host: filled with the address to connect to
@@ -223,11 +276,9 @@ bool config_uses_image(const struct vm_config *c);
  */
 bool config_ssh_endpoint(const struct vm_config *c, char host[static 64], int *port);
 
-enum forward_proto { FORWARD_TCP, FORWARD_UDP };
-
 /* One parsed "forward =" entry, or the ssh forward. */
 struct forward {
-	int proto;                /* enum forward_proto */
+	enum forward_proto proto;
 	char host_addr[64];       /* "" = the [network] listen address */
 	int host_port;
 	int guest_port;

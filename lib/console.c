@@ -99,9 +99,19 @@ static void put_text_byte(struct console_filter *f, unsigned char c)
 	}
 }
 
-/* Advance the escape-sequence state machine; true when @c was consumed by it. */
+/*
+ * Advance the escape-sequence state machine; true when @c was consumed by it.
+ * A guest that never terminates an ESC ] string must not swallow the lines
+ * after it (the ready mark among them): an LF always ends a sequence and is
+ * kept, and a sequence longer than CONSOLE_ESCAPE_MAX is abandoned.
+ */
 static bool escape_step(struct console_filter *f, unsigned char c)
 {
+	if (f->esc != ESC_NONE && (c == '\n' || ++f->esc_len > CONSOLE_ESCAPE_MAX)) {
+		f->esc = ESC_NONE;
+		if (c != 0x1b)
+			return false;   /* the LF, or the byte past the limit, is text again */
+	}
 	switch (f->esc) {
 	case ESC_START:
 		f->esc = c == '[' ? ESC_CSI : strchr("]PX^_", c) && c ? ESC_STRING : ESC_NONE;
@@ -124,6 +134,7 @@ static bool escape_step(struct console_filter *f, unsigned char c)
 			return false;
 		utf8_abort(f);
 		f->esc = ESC_START;
+		f->esc_len = 0;
 		return true;
 	}
 }

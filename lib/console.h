@@ -6,6 +6,7 @@
 #include <stdint.h>
 
 #define CONSOLE_LINE_MAX 2048
+#define CONSOLE_ESCAPE_MAX 256    /* an unterminated escape gives up after this many bytes */
 
 /* Called with one clean line: valid UTF-8, no control characters, no escapes. */
 typedef void (*console_line_fn)(const char *line, void *userdata);
@@ -15,6 +16,7 @@ struct console_filter {
 	char line[CONSOLE_LINE_MAX + 4];
 	size_t len;
 	int esc;                  /* enum esc_state in console.c */
+	size_t esc_len;           /* bytes in the current escape sequence */
 	unsigned char utf8[4];    /* an incomplete UTF-8 sequence */
 	size_t utf8_len, utf8_need;
 	console_line_fn emit;
@@ -26,7 +28,8 @@ void console_filter_init(struct console_filter *f, console_line_fn emit, void *u
 
 /**
  * console_filter_feed() - take @n bytes of raw console output: CR dropped, ANSI
- * CSI/OSC escapes and other control characters removed, invalid UTF-8
+ * CSI/OSC escapes and other control characters removed (an escape ends at
+ * the latest at LF or after CONSOLE_ESCAPE_MAX bytes), invalid UTF-8
  * replaced by U+FFFD, a line emitted at each LF (long lines are split)
  * Return: nothing
  */

@@ -68,7 +68,7 @@ static int clashes_between(const struct crosscheck_set *set, size_t i, size_t j,
 			found++;
 			if (diag_add(errors, set->configs[j]->path, 0,
 				     "%s port %s:%d is also forwarded by VM %s (%s)",
-				     fb[y].proto == FORWARD_UDP ? "udp" : "tcp", fb[y].host_addr, fb[y].host_port,
+				     forward_proto_to_string(fb[y].proto), fb[y].host_addr, fb[y].host_port,
 				     set->configs[i]->name, set->configs[i]->path) < 0)
 				return -ENOMEM;
 		}

@@ -35,15 +35,36 @@ static void kmsg_write(int prio, const char *msg)
 	(void)!write(kmsg_fd, line, n);
 }
 
+/*
+ * Write @in into @out (of @size) with control characters as \xNN, so that a
+ * message quoting a file name or guest output stays one record: an LF would
+ * start a new "<N>" line for the journal or kmsg, at a priority of its choosing.
+ */
+static void escape_controls(const char *in, char *out, size_t size)
+{
+	size_t o = 0;
+
+	for (; *in && o + 5 < size; in++) {
+		unsigned char c = (unsigned char)*in;
+
+		if (c < 0x20 || c == 0x7f)
+			o += (size_t)snprintf(out + o, size - o, "\\x%02x", c);
+		else
+			out[o++] = (char)c;
+	}
+	out[o] = '\0';
+}
+
 int log_msg(int prio, int error, const char *fmt, ...)
 {
-	char msg[2048];
+	char raw[2048], msg[2048];
 	va_list ap;
 	int saved = errno;
 
 	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
+	vsnprintf(raw, sizeof(raw), fmt, ap);
 	va_end(ap);
+	escape_controls(raw, msg, sizeof(msg));
 	if (kmsg_fd >= 0)
 		kmsg_write(prio, msg);
 	else if (getenv("JOURNAL_STREAM"))

@@ -52,6 +52,9 @@ int vm_paths_get(const struct vm_config *c, struct vm_paths *p)
 	r |= path_fmt(p->efivars, "%s/efivars.fd", p->state_dir);
 	r |= path_fmt(p->qmp_socket, "%s/qmp.sock", p->runtime_dir);
 	r |= path_fmt(p->console_socket, "%s/console.sock", p->runtime_dir);
+	r |= path_fmt(p->gdb_socket, "%s/gdb.sock", p->runtime_dir);
+	r |= path_fmt(p->vnc_socket, "%s/vnc.sock", p->runtime_dir);
+	r |= path_fmt(p->installed, "%s/installed", p->state_dir);
 	return r ? -ENAMETOOLONG : 0;
 }
 
@@ -60,7 +63,7 @@ int vm_disk_path(const struct vm_paths *p, const struct disk_config *d, char buf
 	if (d->path)
 		return path_fmt(buf, "%s", d->path);
 	return path_fmt(buf, "%s/%s.%s", p->state_dir, d->name,
-			config_enum_name("disk", "format", d->format));
+			disk_format_to_string(d->format));
 }
 
 unsigned name_hash(const char *s)

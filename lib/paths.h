@@ -21,6 +21,9 @@ struct vm_paths {
 	char efivars[4096];       /* state_dir/efivars.fd, the VM's copy of the UEFI vars */
 	char qmp_socket[4096];    /* runtime_dir/qmp.sock */
 	char console_socket[4096];/* runtime_dir/console.sock, mode 0660 group qvm */
+	char gdb_socket[4096];    /* runtime_dir/gdb.sock: gdb = unix (QEMU makes it; mode 0600) */
+	char vnc_socket[4096];    /* runtime_dir/vnc.sock: display = vnc without vnc-port */
+	char installed[4096];     /* state_dir/installed: the install boot from [boot] cdrom is over */
 };
 
 /* Marker the seed makes the guest print on its console when cloud-init is done. */

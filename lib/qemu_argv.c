@@ -10,39 +10,88 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "arch.h"
 #include "strv.h"
 
 #define KIB UINT64_C(1024)
 
-/* What qvm knows about one guest architecture. */
-struct arch_info {
-	const char *arch;         /* QEMU's name, as in qemu-system-ARCH */
-	const char *machine;      /* default machine type */
-	bool x86;                 /* SeaBIOS is the default firmware */
+/*
+ * What qvm knows about one family of machine types: which qemu-system-ARCH
+ * has it, and the devices a guest of it expects when the config says nothing.
+ */
+struct machine_info {
+	const char *pattern;      /* fnmatch pattern of machine names */
+	const char *arches;       /* the qemu-system-ARCH binaries that have it, blank-separated */
+	int disk_bus;             /* enum disk_bus: the bus its disks go on by default */
+	const char *nic;          /* default NIC model */
+	bool pci;                 /* has a PCI bus qvm puts virtio devices on */
+	const char *cpu;          /* default CPU with TCG; NULL: "max" on PCI machines, the board's own else */
+	int64_t cpus;             /* the board's fixed CPU count; 0: as configured */
+	uint64_t memory;          /* the board's RAM: fixed for raspi*, the most versatilepb takes; 0: as configured */
+	bool fixed_memory;        /* memory is exactly the board's */
 };
 
-static const struct arch_info arch_table[] = {
-	{ "x86_64", "q35", true },
-	{ "i386", "q35", true },
-	{ "aarch64", "virt", false },
-	{ "arm", "virt", false },
-	{ "riscv64", "virt", false },
+#define MIB_ (KIB * KIB)
+static const struct machine_info machine_table[] = {
+	{ "q35", "x86_64 i386", DISK_BUS_VIRTIO, "virtio", true, NULL, 0, 0, false },
+	{ "pc-q35-*", "x86_64 i386", DISK_BUS_VIRTIO, "virtio", true, NULL, 0, 0, false },
+	{ "pc", "x86_64 i386", DISK_BUS_VIRTIO, "virtio", true, NULL, 0, 0, false },
+	{ "pc-i440fx-*", "x86_64 i386", DISK_BUS_VIRTIO, "virtio", true, NULL, 0, 0, false },
+	{ "microvm", "x86_64 i386", DISK_BUS_VIRTIO, "virtio", false, NULL, 0, 0, false },
+	{ "virt", "aarch64 arm riscv64", DISK_BUS_VIRTIO, "virtio", true, NULL, 0, 0, false },
+	{ "virt-*", "aarch64 arm", DISK_BUS_VIRTIO, "virtio", true, NULL, 0, 0, false },
+	{ "versatilepb", "arm aarch64", DISK_BUS_SCSI, "smc91c111", false, "arm1176", 1, 256 * MIB_, false },
+	{ "versatileab", "arm aarch64", DISK_BUS_SCSI, "smc91c111", false, "arm1176", 1, 256 * MIB_, false },
+	{ "raspi0", "arm aarch64", DISK_BUS_SD, "usb-net", false, NULL, 1, 512 * MIB_, true },
+	{ "raspi1ap", "arm aarch64", DISK_BUS_SD, "usb-net", false, NULL, 1, 512 * MIB_, true },
+	{ "raspi2b", "arm aarch64", DISK_BUS_SD, "usb-net", false, NULL, 4, 1024 * MIB_, true },
+	{ "raspi3ap", "aarch64", DISK_BUS_SD, "usb-net", false, NULL, 4, 512 * MIB_, true },
+	{ "raspi3b", "aarch64", DISK_BUS_SD, "usb-net", false, NULL, 4, 1024 * MIB_, true },
+	{ "sifive_u", "riscv64", DISK_BUS_SD, "virtio", false, NULL, 0, 0, false },
+	{ "spike", "riscv64", DISK_BUS_VIRTIO, "virtio", false, NULL, 0, 0, false },
 };
+
+/* NIC models that are part of a board: attached with -net nic, not as a -device. */
+static const char *const onboard_nics[] = { "smc91c111", "lan9118", "stellaris_enet", NULL };
+
+/* The machine_table row of @machine, or NULL. */
+static const struct machine_info *machine_find(const char *machine)
+{
+	for (size_t i = 0; i < ELEMENTSOF(machine_table); i++)
+		if (fnmatch(machine_table[i].pattern, machine, 0) == 0)
+			return &machine_table[i];
+	return NULL;
+}
+
+const char *qemu_machine_arch(const char *machine)
+{
+	static char first[16];
+	const struct machine_info *m = machine_find(machine);
+
+	if (!m)
+		return NULL;
+	snprintf(first, sizeof(first), "%.*s", (int)strcspn(m->arches, " "), m->arches);
+	return first;
+}
+
+bool qemu_machine_fits(const char *machine, const char *arch)
+{
+	const struct machine_info *m = machine_find(machine);
+	size_t n = strlen(arch);
+
+	if (!m)
+		return true;
+	for (const char *p = m->arches; *p; p += strcspn(p, " "), p += *p == ' ')
+		if (strncmp(p, arch, n) == 0 && (p[n] == ' ' || p[n] == '\0'))
+			return true;
+	return false;
+}
 
 /* A growing argv; the first error sticks, so callers check once at the end. */
 struct argv_builder {
 	char **argv;
 	int error;
 };
-
-/* The arch_table row of @arch, or NULL. */
-static const struct arch_info *arch_find(const char *arch)
-{
-	for (size_t i = 0; i < ELEMENTSOF(arch_table); i++)
-		if (strcmp(arch_table[i].arch, arch) == 0)
-			return &arch_table[i];
-	return NULL;
-}
 
 char *qemu_opt_escape(const char *s)
 {
@@ -216,9 +265,13 @@ static bool kvm_fits(const struct qemu_host *host, const char *arch)
 static int choose_accel(const struct vm_config *c, const struct qemu_host *host, bool *kvm,
 			struct diag_list *diags)
 {
-	*kvm = c->accel != ACCEL_TCG && kvm_fits(host, c->arch);
+	/* icount is TCG's alone: auto picks TCG for it; accel = kvm with icount the config rejects */
+	*kvm = c->accel != ACCEL_TCG && !c->qemu_icount && kvm_fits(host, c->arch);
 	if (c->accel != ACCEL_KVM || *kvm)
 		return 0;
+	if (c->qemu_icount)
+		return diag_add(diags, c->path, 0, "icount works only with TCG: QEMU refuses -icount with KVM; set accel = tcg"),
+		       -EINVAL;
 	if (!host->kvm_usable)
 		diag_add(diags, c->path, 0,
 			 "accel = kvm, but /dev/kvm is missing or not usable (is the qvm user in group kvm?); use accel = auto or tcg");
@@ -242,10 +295,33 @@ static void add_memory(struct argv_builder *b, uint64_t bytes)
 	add(b, "%llu%c", (unsigned long long)bytes, units[u]);
 }
 
+/* The CPU model: [vm] cpu, else host with KVM, the board's default, or max; NULL: leave it to the board. */
+static const char *cpu_model(const struct vm_config *c, const struct machine_info *m, bool kvm)
+{
+	if (c->cpu)
+		return c->cpu;
+	if (kvm)
+		return "host";
+	if (m && !m->pci)
+		return m->cpu;
+	return "max";
+}
+
+/* RAM for the machine: a board's fixed size, at most what it takes, else [vm] memory. */
+static uint64_t machine_memory(const struct vm_config *c, const struct machine_info *m)
+{
+	if (m && m->memory && (m->fixed_memory || c->memory > m->memory))
+		return m->memory;
+	return c->memory;
+}
+
 /* Machine, accelerator, CPU, memory and the options every VM gets. */
 static void add_machine(struct argv_builder *b, const struct vm_config *c, const struct arch_info *a, bool kvm,
 			const struct qemu_host *host)
 {
+	const struct machine_info *m = machine_find(c->machine ? c->machine : a->machine);
+	const char *cpu = cpu_model(c, m, kvm);
+
 	add(b, "-name");
 	add(b, "guest=%s,debug-threads=on", c->name);
 	add(b, "-nodefaults");
@@ -254,11 +330,13 @@ static void add_machine(struct argv_builder *b, const struct vm_config *c, const
 	add(b, "%s", c->machine ? c->machine : a->machine);
 	add(b, "-accel");
 	add(b, "%s", kvm ? "kvm" : "tcg");
-	add(b, "-cpu");
-	add(b, "%s", c->cpu ? c->cpu : kvm ? "host" : "max");
+	if (cpu) {
+		add(b, "-cpu");
+		add(b, "%s", cpu);
+	}
 	add(b, "-smp");
-	add(b, "%lld", (long long)c->cpus);
-	add_memory(b, c->memory);
+	add(b, "%lld", (long long)(m && m->cpus ? m->cpus : c->cpus));
+	add_memory(b, machine_memory(c, m));
 	add(b, "-display");
 	add(b, "none");
 	if (host->sandbox) {
@@ -309,49 +387,128 @@ static int add_firmware(struct argv_builder *b, const struct vm_config *c, const
 	return 0;
 }
 
-/* One virtio disk: a -drive backend @id for @path, and its virtio-blk-pci device. */
-static void add_virtio_disk(struct argv_builder *b, const char *id, const char *path, const char *format,
-			    const char *drive_extra, const char *device_extra)
+/* Where disks go: the bus, and which controllers were already added. */
+struct disk_attach {
+	int bus;                  /* enum disk_bus, resolved (never AUTO) */
+	const char *machine;
+	bool pci;
+	bool scsi_added, ahci_added;
+	int index;                /* disks on this bus so far */
+};
+
+/* The disk bus of @c on machine @m: [vm] disk-bus, else the machine's own. */
+static int disk_bus_of(const struct vm_config *c, const struct machine_info *m)
+{
+	if (c->disk_bus != DISK_BUS_AUTO)
+		return c->disk_bus;
+	return m ? m->disk_bus : DISK_BUS_VIRTIO;
+}
+
+/* The virtio-scsi controller scsi0, once (disks and the CD-ROM share it). */
+static void add_scsi_controller(struct argv_builder *b, struct disk_attach *at)
+{
+	if (at->scsi_added)
+		return;
+	at->scsi_added = true;
+	add(b, "-device");
+	add(b, "virtio-scsi-pci,id=scsi0");
+}
+
+/* The -device for an ATA disk @id: the machine's own IDE/AHCI ports on pc and q35, else an ich9-ahci. */
+static void add_ata_device(struct argv_builder *b, struct disk_attach *at, const char *id, const char *extra)
+{
+	bool i440fx = fnmatch("pc", at->machine, 0) == 0 || fnmatch("pc-i440fx-*", at->machine, 0) == 0;
+	bool q35 = fnmatch("q35", at->machine, 0) == 0 || fnmatch("pc-q35-*", at->machine, 0) == 0;
+
+	if (!i440fx && !q35 && !at->ahci_added) {
+		at->ahci_added = true;
+		add(b, "-device");
+		add(b, "ich9-ahci,id=sata0");
+	}
+	add(b, "-device");
+	if (i440fx)
+		add(b, "ide-hd,bus=ide.%d,unit=%d,drive=%s%s", at->index / 2, at->index % 2, id, extra);
+	else
+		add(b, "ide-hd,bus=%s.%d,drive=%s%s", q35 ? "ide" : "sata0", at->index, id, extra);
+}
+
+/*
+ * One disk on the VM's bus: a -drive backend @id for @path and its device.
+ * @device_extra (bootindex, serial) applies where the disk is a -device; a
+ * board's own controllers (if=scsi on versatilepb, if=sd) take none.
+ */
+static int add_disk(struct argv_builder *b, struct disk_attach *at, const char *id, const char *path,
+		    const char *format, const char *drive_extra, const char *device_extra)
 {
 	_cleanup_free_ char *prefix = NULL, *suffix = NULL;
+	bool board = at->bus == DISK_BUS_SD || (at->bus == DISK_BUS_SCSI && !at->pci);
 
-	if (asprintf(&prefix, "if=none,id=%s,file=", id) < 0 ||
-	    asprintf(&suffix, ",format=%s%s", format, drive_extra) < 0) {
-		b->error = -ENOMEM;
-		return;
-	}
+	if (board ? asprintf(&prefix, "if=%s,index=%d,file=", at->bus == DISK_BUS_SD ? "sd" : "scsi", at->index) < 0
+		  : asprintf(&prefix, "if=none,id=%s,file=", id) < 0)
+		return b->error = -ENOMEM;
+	if (asprintf(&suffix, ",format=%s%s", format, drive_extra) < 0)
+		return b->error = -ENOMEM;
 	add_path_opt(b, "-drive", prefix, path, suffix);
-	add(b, "-device");
-	add(b, "virtio-blk-pci,drive=%s%s", id, device_extra);
+	switch (board ? DISK_BUS_AUTO : at->bus) {
+	case DISK_BUS_VIRTIO:
+		add(b, "-device");
+		add(b, "virtio-blk-pci,drive=%s%s", id, device_extra);
+		break;
+	case DISK_BUS_SCSI:
+		add_scsi_controller(b, at);
+		add(b, "-device");
+		add(b, "scsi-hd,bus=scsi0.0,drive=%s%s", id, device_extra);
+		break;
+	case DISK_BUS_SATA:
+	case DISK_BUS_IDE:
+		add_ata_device(b, at, id, device_extra);
+		break;
+	}
+	at->index++;
+	return 0;
 }
 
 /* The VM's own disk, extra disks (serial = their name), the seed, and a CD-ROM on virtio-scsi. */
-static int add_disks(struct argv_builder *b, const struct vm_config *c, const struct vm_paths *p,
-		     const struct qemu_host *host)
+static int add_disks(struct argv_builder *b, const struct vm_config *c, const char *machine,
+		     const struct machine_info *m, const struct vm_paths *p, const struct qemu_host *host,
+		     struct diag_list *diags)
 {
+	struct disk_attach at = { .bus = disk_bus_of(c, m), .machine = machine,
+				  .pci = !m || m->pci };
+	size_t n = config_has_system_disk(c) + c->n_disks + c->has_cloud_init;
 	char path[4096], id[32], serial[32];
+	bool cd_first = c->boot_cdrom && !host->installed;
 
-	if (c->image_source || c->image_disk)
-		add_virtio_disk(b, "disk0", p->disk, host->disk_format ? host->disk_format : "qcow2",
-				",discard=unmap", ",bootindex=1");
+	if (at.bus == DISK_BUS_SD && n > 1)
+		return diag_add(diags, c->path, 0, "disk-bus = sd: an SD slot takes one disk, this VM has %zu", n),
+		       -EINVAL;
+	if (!at.pci && (at.bus == DISK_BUS_VIRTIO || at.bus == DISK_BUS_SATA || at.bus == DISK_BUS_IDE) && n)
+		return diag_add(diags, c->path, 0, "machine %s has no PCI bus for disk-bus = %s; use disk-bus = %s",
+				at.machine, disk_bus_to_string(at.bus), m && m->disk_bus == DISK_BUS_SD ? "sd" : "scsi"),
+		       -EINVAL;
+	if (config_has_system_disk(c))
+		add_disk(b, &at, "disk0", p->disk, host->disk_format ? host->disk_format : "qcow2", ",discard=unmap",
+			 cd_first || !c->boot_cdrom ? ",bootindex=1" : ",bootindex=0");
 	for (size_t i = 0; i < c->n_disks; i++) {
 		if (vm_disk_path(p, &c->disks[i], path) < 0)
 			return -ENAMETOOLONG;
 		snprintf(id, sizeof(id), "data%zu", i);
 		/* the guest finds it as /dev/disk/by-id/virtio-NAME (a serial holds 20 bytes; names have no commas) */
 		snprintf(serial, sizeof(serial), ",serial=%.20s", c->disks[i].name);
-		add_virtio_disk(b, id, path, config_enum_name("disk", "format", c->disks[i].format),
-				",discard=unmap", serial);
+		add_disk(b, &at, id, path, disk_format_to_string(c->disks[i].format), ",discard=unmap",
+			 serial);
 	}
 	if (c->has_cloud_init)
-		add_virtio_disk(b, "seed", p->seed, "raw", ",readonly=on", "");
+		add_disk(b, &at, "seed", p->seed, "raw", ",readonly=on", "");
 	if (c->boot_cdrom) {
-		add(b, "-device");
-		add(b, "virtio-scsi-pci,id=scsi0");
+		if (!at.pci)
+			return diag_add(diags, c->path, 0, "machine %s has no PCI bus for the [boot] cdrom", at.machine),
+			       -EINVAL;
+		add_scsi_controller(b, &at);
 		add_path_opt(b, "-drive", "if=none,id=cdrom0,media=cdrom,readonly=on,format=raw,file=", c->boot_cdrom,
 			     "");
 		add(b, "-device");
-		add(b, "scsi-cd,bus=scsi0.0,drive=cdrom0,bootindex=0");
+		add(b, "scsi-cd,bus=scsi0.0,drive=cdrom0,bootindex=%d", cd_first ? 0 : 1);
 	}
 	return 0;
 }
@@ -371,6 +528,30 @@ static void add_boot(struct argv_builder *b, const struct vm_config *c)
 		add(b, "-append");
 		add(b, "%s", c->boot_append);
 	}
+	if (c->boot_dtb) {
+		add(b, "-dtb");
+		add(b, "%s", c->boot_dtb);
+	}
+}
+
+/* display = vnc: a graphics card, a USB tablet and keyboard, VNC on the runtime dir's socket or 127.0.0.1. */
+static void add_display(struct argv_builder *b, const struct vm_config *c, const struct arch_info *a,
+			const struct vm_paths *p)
+{
+	if (c->display != DISPLAY_VNC)
+		return;
+	add(b, "-device");
+	add(b, "%s", a->x86 ? "VGA" : "virtio-gpu-pci");
+	add(b, "-device");
+	add(b, "qemu-xhci,id=usb0");
+	add(b, "-device");
+	add(b, "usb-tablet,bus=usb0.0");
+	add(b, "-device");
+	add(b, "usb-kbd,bus=usb0.0");
+	if (c->vnc_port)
+		add(b, "-vnc"), add(b, "127.0.0.1:%lld", (long long)(c->vnc_port - 5900));
+	else
+		add_path_opt(b, "-vnc", "unix:", p->vnc_socket, "");
 }
 
 /* hostfwd=...: one user-mode forward; IPv6 host addresses in brackets. */
@@ -382,7 +563,7 @@ static void add_hostfwd(struct argv_builder *b, const struct forward *f)
 
 	if (b->error)
 		return;
-	if (asprintf(&grown, "%s,hostfwd=%s:%s%s%s:%d-:%d", b->argv[n - 1], f->proto == FORWARD_UDP ? "udp" : "tcp",
+	if (asprintf(&grown, "%s,hostfwd=%s:%s%s%s:%d-:%d", b->argv[n - 1], forward_proto_to_string(f->proto),
 		     v6 ? "[" : "", f->host_addr, v6 ? "]" : "", f->host_port, f->guest_port) < 0) {
 		b->error = -ENOMEM;
 		return;
@@ -392,9 +573,10 @@ static void add_hostfwd(struct argv_builder *b, const struct forward *f)
 }
 
 /* [network]: user mode with its forwards, a tap made by qvm-net, or no NIC at all. */
-static int add_network(struct argv_builder *b, const struct vm_config *c)
+static int add_network(struct argv_builder *b, const struct vm_config *c, const struct machine_info *m)
 {
 	_cleanup_free_ struct forward *fw = NULL;
+	const char *model;
 	size_t n = 0;
 	char tap[16], mac[18];
 	int r;
@@ -415,23 +597,58 @@ static int add_network(struct argv_builder *b, const struct vm_config *c)
 		for (size_t i = 0; i < n; i++)
 			add_hostfwd(b, &fw[i]);
 	}
+	model = c->net_model ? c->net_model : m ? m->nic : "virtio";
+	if (strv_contains((char *const *)onboard_nics, model)) {
+		add(b, "-net");
+		add(b, "nic,netdev=net0,model=%s,macaddr=%s", model, vm_mac(c, mac));
+		return 0;
+	}
 	add(b, "-device");
-	add(b, "virtio-net-pci,netdev=net0,mac=%s", vm_mac(c, mac));
+	add(b, "%s,netdev=net0,mac=%s", strcmp(model, "virtio") == 0 ? "virtio-net-pci" : model, vm_mac(c, mac));
 	return 0;
 }
 
-/* [qemu]: gdb stub (loopback unless an address is given), icount, readconfig, extra args last. */
-static void add_qemu_section(struct argv_builder *b, const struct vm_config *c)
+/* [qemu] gdb: the stub on loopback TCP or on the runtime dir's gdb.sock; gdb-wait: paused until it continues. */
+static void add_gdb(struct argv_builder *b, const struct vm_config *c, const struct vm_paths *p)
 {
-	if (c->qemu_gdb) {
+	char where[128];
+
+	if (qemu_gdb_address(c, p, where, sizeof(where)) == 1) {
+		add_path_opt(b, "-chardev", "socket,id=gdb,path=", p->gdb_socket, ",server=on,wait=off");
 		add(b, "-gdb");
-		if (strncmp(c->qemu_gdb, "tcp:", 4) == 0 || strncmp(c->qemu_gdb, "unix:", 5) == 0)
-			add(b, "%s", c->qemu_gdb);
-		else if (!strchr(c->qemu_gdb, ':'))
-			add(b, "tcp:127.0.0.1:%s", c->qemu_gdb);
-		else
-			add(b, "tcp:%s", c->qemu_gdb);
+		add(b, "chardev:gdb");
+	} else if (where[0]) {
+		add(b, "-gdb");
+		add(b, "tcp:%s", where);
 	}
+	if (c->qemu_gdb_wait)
+		add(b, "-S");
+}
+
+int qemu_gdb_address(const struct vm_config *c, const struct vm_paths *p, char *buf, size_t size)
+{
+	const char *g = c->qemu_gdb ? c->qemu_gdb : c->qemu_gdb_wait ? "unix" : NULL;
+
+	buf[0] = '\0';
+	if (!g)
+		return 0;
+	if (strcmp(g, "unix") == 0) {
+		snprintf(buf, size, "%s", p->gdb_socket);
+		return 1;
+	}
+	if (strncmp(g, "tcp:", 4) == 0)
+		g += 4;
+	if (strchr(g, ':'))
+		snprintf(buf, size, "%s", g);
+	else
+		snprintf(buf, size, "127.0.0.1:%s", g);
+	return 2;
+}
+
+/* [qemu]: gdb stub, icount, readconfig, extra args last. */
+static void add_qemu_section(struct argv_builder *b, const struct vm_config *c, const struct vm_paths *p)
+{
+	add_gdb(b, c, p);
 	if (c->qemu_icount) {
 		add(b, "-icount");
 		add(b, "%s", c->qemu_icount);
@@ -448,32 +665,41 @@ int qemu_argv_build(const struct vm_config *c, const struct vm_paths *p, const s
 		    char ***ret_argv, struct qemu_choice *choice, struct diag_list *diags)
 {
 	const struct arch_info *a = arch_find(c->arch);
+	const struct machine_info *m;
 	struct argv_builder b = { 0 };
 	int r;
 
 	if (!a)
 		return diag_add(diags, c->path, 0, "unsupported arch '%s'", c->arch), -EINVAL;
+	m = machine_find(c->machine ? c->machine : a->machine);
 	r = choose_accel(c, host, &choice->kvm, diags);
 	if (r < 0)
 		return r;
 	if (c->qemu_binary)
 		snprintf(choice->binary, sizeof(choice->binary), "%s", c->qemu_binary);
 	else
-		snprintf(choice->binary, sizeof(choice->binary), "qemu-system-%s", a->arch);
+		snprintf(choice->binary, sizeof(choice->binary), "qemu-system-%s", a->name);
 	add(&b, "%s", choice->binary);
 	add_machine(&b, c, a, choice->kvm, host);
 	add_control(&b, p, host);
 	r = add_firmware(&b, c, a, p, host, choice, diags);
 	if (r >= 0) {
-		add(&b, "-device");
-		add(&b, "virtio-rng-pci");
-		r = add_disks(&b, c, p, host);
+		if (!m || m->pci) {
+			add(&b, "-device");
+			add(&b, "virtio-rng-pci");
+		}
+		r = add_disks(&b, c, c->machine ? c->machine : a->machine, m, p, host, diags);
 	}
 	if (r >= 0) {
 		add_boot(&b, c);
-		r = add_network(&b, c);
+		if (c->display == DISPLAY_VNC && m && !m->pci)
+			r = (diag_add(diags, c->path, 0, "display = vnc needs a PCI machine (q35, pc, virt); %s has none",
+				      c->machine), -EINVAL);
+		add_display(&b, c, a, p);
+		if (r >= 0)
+			r = add_network(&b, c, m);
 	}
-	add_qemu_section(&b, c);
+	add_qemu_section(&b, c, p);
 	if (r >= 0)
 		r = b.error;
 	if (r < 0) {

@@ -19,6 +19,8 @@ struct qemu_host {
 	bool sandbox;             /* this QEMU supports -sandbox */
 	int qmp_listen_fd;        /* >= 0: a listening unix socket QEMU inherits for QMP;
 				     < 0: QEMU listens on paths->qmp_socket itself */
+	bool installed;           /* paths->installed exists: the install boot from [boot] cdrom is over,
+				     so the system disk boots first */
 	const char *disk_format;  /* format of paths->disk as detected by the caller
 				     (qvm-image makes qcow2; [image] disk may be raw); NULL = qcow2 */
 	/* The guest's serial console is QEMU's stdin/stdout (-chardev stdio):
@@ -46,6 +48,25 @@ struct qemu_choice {
 int qemu_argv_build(const struct vm_config *c, const struct vm_paths *p,
 		    const struct qemu_host *host, char ***ret_argv,
 		    struct qemu_choice *choice, struct diag_list *diags);
+
+/**
+ * qemu_machine_arch() - the first qemu-system-ARCH that has machine type @machine
+ * Return: a static string, or NULL for a machine qvm does not know (then only QEMU can tell)
+ */
+const char *qemu_machine_arch(const char *machine);
+
+/**
+ * qemu_machine_fits() - can qemu-system-@arch run machine type @machine?
+ * Return: false only for a machine qvm knows belongs to other arches
+ */
+bool qemu_machine_fits(const char *machine, const char *arch);
+
+/**
+ * qemu_gdb_address() - where VM @c's gdb stub listens
+ * @buf: set to "HOST:PORT" or the unix socket's path; "" without a stub
+ * Return: 0 no stub, 1 a unix socket, 2 TCP
+ */
+int qemu_gdb_address(const struct vm_config *c, const struct vm_paths *p, char *buf, size_t size);
 
 /**
  * qemu_host_probe() - fill @h with the facts of this host: its architecture,

@@ -119,6 +119,8 @@ static bool dispatch_event(struct qmp *q, json_object *msg)
 
 	if (!json_object_object_get_ex(msg, "event", &event))
 		return false;
+	if (!json_object_is_type(event, json_type_string))
+		return true;    /* {"event": null} or a number: no event a callback can name; dropped */
 	json_object_object_get_ex(msg, "data", &data);
 	if (q->on_event)
 		q->on_event(json_object_get_string(event), data, q->userdata);

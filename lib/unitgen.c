@@ -22,11 +22,20 @@ struct text {
 	FILE *f;
 };
 
-/* Escape @s for a unit file value: '%' specifiers doubled, no trailing backslash. */
-static void put_escaped(FILE *f, const char *s)
+/*
+ * Escape @s for a unit file value: '%' specifiers doubled, no trailing
+ * backslash. A control character would end the line (CR does, for systemd)
+ * or smuggle in bytes, and there is no escape for it in these directives: the
+ * config parser rejects them, and this refuses them again.
+ * Return: 0, or -EINVAL if @s holds a control character.
+ */
+static int put_escaped(FILE *f, const char *s)
 {
 	size_t n = strlen(s);
 
+	for (size_t i = 0; i < n; i++)
+		if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
+			return -EINVAL;
 	while (n > 0 && s[n - 1] == '\\')
 		n--;
 	for (size_t i = 0; i < n; i++) {
@@ -34,19 +43,52 @@ static void put_escaped(FILE *f, const char *s)
 			fputc('%', f);
 		fputc(s[i], f);
 	}
+	return 0;
 }
 
-/* Write "After=" and "Requires=" lines for the [vm] ordering keys. */
-static void put_ordering(FILE *f, const struct vm_config *c)
+/*
+ * One item of a systemd.exec path list (ReadWritePaths=): quoted, so a blank
+ * does not split it; '"' and '\\' backslash-escaped, '%' doubled; @prefix
+ * ("-" or "") goes inside the quotes, where systemd looks for it.
+ * Return: 0, or -EINVAL if @path holds a control character.
+ */
+static int put_quoted_path(FILE *f, const char *prefix, const char *path)
+{
+	for (const char *p = path; *p; p++)
+		if ((unsigned char)*p < 0x20 || *p == 0x7f)
+			return -EINVAL;
+	fprintf(f, "\"%s", prefix);
+	for (const char *p = path; *p; p++) {
+		if (*p == '"' || *p == '\\')
+			fputc('\\', f);
+		else if (*p == '%')
+			fputc('%', f);
+		fputc(*p, f);
+	}
+	fputc('"', f);
+	return 0;
+}
+
+/* Write "After=" and "Requires=" lines for the [vm] ordering keys (names are validated; escaped anyway). */
+static int put_ordering(FILE *f, const struct vm_config *c)
 {
 	char unit[256];
+	int r = 0;
 
 	STRV_FOREACH(s, c->requires) {
 		vm_unit_name(*s, unit);
-		fprintf(f, "Requires=%s\nAfter=%s\n", unit, unit);
+		fputs("Requires=", f);
+		r |= put_escaped(f, unit);
+		fputs("\nAfter=", f);
+		r |= put_escaped(f, unit);
+		fputc('\n', f);
 	}
-	STRV_FOREACH(s, c->after)
-		fprintf(f, "After=%s\n", vm_unit_name(*s, unit));
+	STRV_FOREACH(s, c->after) {
+		fputs("After=", f);
+		r |= put_escaped(f, vm_unit_name(*s, unit));
+		fputc('\n', f);
+	}
+	return r ? -EINVAL : 0;
 }
 
 /* TimeoutStopSec=: the guest's shutdown-timeout plus time to quit, kill and clean up. */
@@ -58,7 +100,7 @@ static uint64_t stop_timeout(const struct vm_config *c)
 }
 
 /* LoadCredential= for files helpers must read but may not be allowed to. */
-static void put_credentials(FILE *f, const struct vm_config *c)
+static int put_credentials(FILE *f, const struct vm_config *c)
 {
 	const struct { const char *name; const char *path; } files[] = {
 		{ CRED_USER_DATA, c->ci_user_data },
@@ -66,37 +108,43 @@ static void put_credentials(FILE *f, const struct vm_config *c)
 		{ CRED_NETWORK_CONFIG, c->ci_network_config },
 	};
 	size_t i = 0;
+	int r = 0;
 
 	STRV_FOREACH(path, c->ci_ssh_authorized_keys_files) {
 		fprintf(f, "LoadCredential=" CRED_SSH_KEYS_FMT ":", i++);
-		put_escaped(f, *path);
+		r |= put_escaped(f, *path);
 		fputc('\n', f);
 	}
 	for (i = 0; i < ELEMENTSOF(files); i++)
 		if (files[i].path) {
 			fprintf(f, "LoadCredential=%s:", files[i].name);
-			put_escaped(f, files[i].path);
+			r |= put_escaped(f, files[i].path);
 			fputc('\n', f);
 		}
+	return r ? -EINVAL : 0;
 }
 
-/* ReadWritePaths= for disks outside the state dir (ProtectSystem=strict hides the rest). */
-static void put_writable_paths(FILE *f, const struct vm_config *c)
+/*
+ * ReadWritePaths= for disks outside the state dir (ProtectSystem=strict hides
+ * the rest): the disk file itself, never its directory ("/x.qcow2" must not
+ * open all of "/"). "-": a data disk that does not exist yet is skipped.
+ */
+static int put_writable_paths(FILE *f, const struct vm_config *c)
 {
+	int r = 0;
+
 	if (c->image_disk) {
 		fputs("ReadWritePaths=", f);
-		put_escaped(f, c->image_disk);
+		r |= put_quoted_path(f, "", c->image_disk);
 		fputc('\n', f);
 	}
-	for (size_t i = 0; i < c->n_disks; i++) {
-		const char *path = c->disks[i].path;
-		const char *slash = path ? strrchr(path, '/') : NULL;
-
-		if (!slash)
-			continue;
-		/* The disk may not exist yet: its directory must be writable, and may be missing. */
-		fprintf(f, "ReadWritePaths=-%.*s\n", slash == path ? 1 : (int)(slash - path), path);
-	}
+	for (size_t i = 0; i < c->n_disks; i++)
+		if (c->disks[i].path) {
+			fputs("ReadWritePaths=", f);
+			r |= put_quoted_path(f, "-", c->disks[i].path);
+			fputc('\n', f);
+		}
+	return r ? -EINVAL : 0;
 }
 
 /*
@@ -212,23 +260,24 @@ int unitgen_dropin(const struct vm_config *c, const struct unitgen_paths *paths,
 	_cleanup_free_ char *data = NULL;
 	char span[32], user[32];
 	size_t size;
+	int r = 0;
 	FILE *f = open_memstream(&data, &size);
 
 	if (!f)
 		return -ENOMEM;
 	fputs(GENERATOR_HEADER, f);
 	fprintf(f, "[Unit]\nSourcePath=");
-	put_escaped(f, c->path);
+	r |= put_escaped(f, c->path);
 	fprintf(f, "\nDescription=");
-	put_escaped(f, c->description);
+	r |= put_escaped(f, c->description);
 	fputc('\n', f);
-	put_ordering(f, c);
+	r |= put_ordering(f, c);
 	put_forward_wants(f, c);
 
 	fprintf(f, "\n[Service]\n");
 	fprintf(f, "TimeoutStartSec=%s\n", format_duration(span, sizeof(span), c->start_timeout));
 	fprintf(f, "TimeoutStopSec=%s\n", format_duration(span, sizeof(span), stop_timeout(c)));
-	fprintf(f, "Restart=%s\n", config_enum_name("vm", "restart", c->restart));
+	fprintf(f, "Restart=%s\n", restart_policy_to_string(c->restart));
 	fprintf(f, "User=%s\n", vm_user_name(c->name, user));
 	if (c->net_mode == NET_TAP)
 		fprintf(f, "ExecStartPre=+%s/qvm-net up %%i\n", paths->libexecdir);
@@ -238,10 +287,12 @@ int unitgen_dropin(const struct vm_config *c, const struct unitgen_paths *paths,
 		fprintf(f, "ExecStartPre=%s/qvm-seed %%i\n", paths->libexecdir);
 	if (c->net_mode == NET_TAP)
 		fprintf(f, "ExecStopPost=+%s/qvm-net down %%i\n", paths->libexecdir);
-	put_credentials(f, c);
-	put_writable_paths(f, c);
+	r |= put_credentials(f, c);
+	r |= put_writable_paths(f, c);
 	if (fclose(f) != 0)
 		return -ENOMEM;
+	if (r)
+		return -EINVAL;
 	*ret = TAKE_PTR(data);
 	return 0;
 }

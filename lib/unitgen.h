@@ -18,7 +18,7 @@ struct unitgen_paths {
  * @c: a valid config
  * @paths: installed locations
  * @ret: new string
- * Return: 0 or -ENOMEM
+ * Return: 0, -ENOMEM, or -EINVAL if a value holds a control character
  */
 int unitgen_dropin(const struct vm_config *c, const struct unitgen_paths *paths, char **ret);
 

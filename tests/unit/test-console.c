@@ -86,6 +86,27 @@ static void test_flush_and_long_lines(void **state)
 	assert_int_equal(strlen(lines[0]) + strlen(lines[1]) + strlen(lines[2]), sizeof(big) - 2);
 }
 
+/* An unterminated ESC ] (or CSI) ends at LF, so the lines after it (the ready mark) still arrive; a huge one is cut. */
+static void test_unterminated_escape(void **state)
+{
+	char big[600];
+	const char s[] = "before\x1b]0;title never ends\nQVM-READY\n\x1b[12;\nnext\n";
+
+	feed(s, sizeof(s) - 1);
+	assert_int_equal(n_lines, 4);
+	assert_string_equal(lines[0], "before");
+	assert_string_equal(lines[1], "QVM-READY");
+	assert_string_equal(lines[2], "");
+	assert_string_equal(lines[3], "next");
+
+	memcpy(big, "\x1b]", 2);
+	memset(big + 2, 'a', 400);
+	memcpy(big + 402, "visible\n", 8);
+	feed(big, 410);
+	assert_int_equal(n_lines, 1);
+	assert_true(strlen(lines[0]) < 400 && strstr(lines[0], "visible"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -94,6 +115,7 @@ int main(void)
 		cmocka_unit_test(test_utf8),
 		cmocka_unit_test(test_controls_and_forgery),
 		cmocka_unit_test(test_flush_and_long_lines),
+		cmocka_unit_test(test_unterminated_escape),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -159,6 +159,25 @@ static void test_process_split_event(void **state)
 	qmp_free(q);
 }
 
+/* An "event" that is not a string (null, a number, an object) is dropped; the next real one still arrives. */
+static void test_event_not_a_string(void **state)
+{
+	static const char *const script[] = {
+		"{\"event\": null}\r\n{\"event\": 7, \"data\": {}}\r\n{\"event\": {}}\r\n{\"event\": \"RESET\"}\r\n",
+		NULL,
+	};
+	struct peer p;
+	pthread_t t;
+	struct qmp *q = start(&p, script, &t);
+
+	pthread_join(t, NULL);
+	for (int i = 0; i < 3; i++)
+		assert_int_equal(qmp_process(q), 0);
+	assert_string_equal(events_seen, "RESET;");
+	close(p.fd);
+	qmp_free(q);
+}
+
 /* An event that arrives in the same read as a reply is dispatched when the command returns. */
 static void test_event_after_reply_same_read(void **state)
 {
@@ -186,6 +205,7 @@ int main(void)
 		cmocka_unit_test(test_timeout_hangup_bad_greeting),
 		cmocka_unit_test(test_process_split_event),
 		cmocka_unit_test(test_event_after_reply_same_read),
+		cmocka_unit_test(test_event_not_a_string),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -12,7 +12,7 @@
 static void usage(FILE *f)
 {
 	fputs("Usage: argv-dump [--kvm] [--no-sandbox] [--qmp-path] [--raw-disk] [--host-arch ARCH]\n"
-	      "                 [--firmware-dir DIR] FILE.ini\n"
+	      "                 [--firmware-dir DIR] [--installed] FILE.ini\n"
 	      "Prints qemu_argv_build()'s command line for FILE.ini with pinned host facts,\n"
 	      "or its diagnostics as \"error: ...\" lines.\n", f);
 }
@@ -23,6 +23,7 @@ int main(int argc, char **argv)
 		{ "kvm", no_argument, NULL, 'k' },          { "no-sandbox", no_argument, NULL, 's' },
 		{ "qmp-path", no_argument, NULL, 'q' },     { "raw-disk", no_argument, NULL, 'r' },
 		{ "host-arch", required_argument, NULL, 'a' }, { "firmware-dir", required_argument, NULL, 'f' },
+		{ "installed", no_argument, NULL, 'i' },
 		{ "help", no_argument, NULL, 'h' },         {}
 	};
 	struct qemu_host host = { .host_arch = "x86_64", .firmware_dir = "firmware", .sandbox = true,
@@ -42,6 +43,7 @@ int main(int argc, char **argv)
 		case 'r': host.disk_format = "raw"; break;
 		case 'a': host.host_arch = optarg; break;
 		case 'f': host.firmware_dir = optarg; break;
+		case 'i': host.installed = true; break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
 		}
