@@ -21,7 +21,7 @@ import tempfile
 
 ALLOWED = {"SourcePath", "Description", "Requires", "After", "Wants", "TimeoutStartSec",
            "TimeoutStopSec", "Restart", "ExecStartPre", "ExecStopPost", "LoadCredential",
-           "ReadWritePaths"}
+           "ReadWritePaths", "User"}  # User=: vm_user_name(), made only of [A-Za-z0-9_-]
 INJECT = "ExecStartPre=+/bin/sh -c 'touch /pwned'"
 
 BASE = b"[vm]\naccel = tcg\n"
