@@ -16,6 +16,7 @@
 #include "image.h"
 #include "log.h"
 #include "paths.h"
+#include "signature.h"
 
 #define MIB (1024.0 * 1024.0)
 #define SUMS_MAX (4 * 1024 * 1024)
@@ -60,8 +61,8 @@ static void on_progress(uint64_t done, uint64_t total, void *userdata)
 	}
 }
 
-/* Read a local checksums file (at most SUMS_MAX bytes) into a new string. */
-static int read_text_file(const char *path, char **ret, char *error, size_t error_size)
+/* Read local file @path (at most SUMS_MAX bytes) into a new NUL-terminated buffer of @len bytes. */
+static int read_local_file(const char *path, char **ret, size_t *len, char *error, size_t error_size)
 {
 	_cleanup_fclose_ FILE *f = fopen(path, "re");
 	_cleanup_free_ char *text = malloc(SUMS_MAX + 1);
@@ -78,28 +79,76 @@ static int read_text_file(const char *path, char **ret, char *error, size_t erro
 	}
 	text[n] = '\0';
 	*ret = TAKE_PTR(text);
+	*len = n;
 	return 0;
 }
 
-/* The expected checksum of @c's source: checksum =, or its line in checksums =. */
+/* Fetch @where (an absolute path or a URL) into a new buffer. */
+static int fetch_small(const char *where, char **ret, size_t *len, char *error, size_t error_size)
+{
+	if (where[0] == '/')
+		return read_local_file(where, ret, len, error, error_size);
+	if (strncmp(where, "file://", 7) == 0)
+		return read_local_file(where + 7, ret, len, error, error_size);
+	return download_data(where, SUMS_MAX, ret, len, error, error_size);
+}
+
+/* With checksums-keyring =: the checksums file @sums must carry a good signature by a key in it. */
+static int check_signature(const struct vm_config *c, const char *sums, size_t sums_len)
+{
+	_cleanup_free_ char *sig = NULL, *default_url = NULL;
+	const char *where = c->image_checksums_signature;
+	char error[2048] = "";
+	size_t sig_len = 0;
+	int r;
+
+	if (!c->image_checksums_keyring)
+		return 0;
+	if (!where) {
+		if (asprintf(&default_url, "%s.sign", c->image_checksums) < 0)
+			return -ENOMEM;
+		where = default_url;
+	}
+	r = fetch_small(where, &sig, &sig_len, error, sizeof(error));
+	if (r < 0)
+		return log_error("cannot fetch the signature %s of checksums = %s: %s", where, c->image_checksums,
+				 error), r;
+	r = signature_verify(c->image_checksums_keyring, sums, sums_len, sig, sig_len, error, sizeof(error));
+	if (r == -ENOENT)
+		return log_error("checksums-keyring = %s needs gpgv (apt install gpgv)", c->image_checksums_keyring), r;
+	if (r < 0)
+		return log_error("%s: checksums = %s has no good signature by a key in %s; refusing it. gpgv: %s",
+				 c->path, c->image_checksums, c->image_checksums_keyring, error), -EBADMSG;
+	log_info("checksums = %s: good signature (keyring %s)", c->image_checksums, c->image_checksums_keyring);
+	return 0;
+}
+
+/* The expected checksum of @c's source: checksum =, or its line in checksums = (signed, with a keyring). */
 static int expected_checksum(const struct vm_config *c, struct checksum *ret)
 {
 	_cleanup_free_ char *sums = NULL;
 	const char *file = strrchr(c->image_source, '/') ? strrchr(c->image_source, '/') + 1 : c->image_source;
 	char error[512] = "";
 	unsigned bad_line = 0;
+	size_t len = 0;
 	int r;
 
 	if (c->image_checksum)
 		return checksum_parse(c->image_checksum, ret) < 0
 			       ? log_error("%s: checksum = %s: expected sha256:HEX or sha512:HEX", c->path, c->image_checksum),
 			       -EINVAL : 0;
-	if (c->image_checksums[0] == '/')
-		r = read_text_file(c->image_checksums, &sums, error, sizeof(error));
-	else
-		r = download_text(c->image_checksums, SUMS_MAX, &sums, error, sizeof(error));
+	if (strncmp(c->image_checksums, "http://", 7) == 0 && !c->image_checksums_keyring)
+		return log_error("%s: checksums = %s over plain http is refused: use https, checksum = sha512:HEX, "
+				 "or checksums-keyring =", c->path, c->image_checksums), -EPERM;
+	r = fetch_small(c->image_checksums, &sums, &len, error, sizeof(error));
 	if (r < 0)
 		return log_error("cannot fetch checksums = %s: %s", c->image_checksums, error), r;
+	r = check_signature(c, sums, len);
+	if (r < 0)
+		return r;
+	if (strlen(sums) != len)
+		return log_error("checksums = %s holds a NUL byte: not a SHA256SUMS/SHA512SUMS file", c->image_checksums),
+		       -EBADMSG;
 	r = checksums_find(sums, file, ret, &bad_line);
 	if (r == -EBADMSG)
 		return log_error("%s line %u: not a \"HEX  FILE\" line of a SHA256SUMS/SHA512SUMS file",

@@ -250,7 +250,29 @@ static const struct key_def key_table[] = {
 		  "file that lists the image's file name. An image downloaded over http(s) needs\n"
 		  ".B checksum\n"
 		  "or\n"
-		  ".BR checksums ."),
+		  ".BR checksums .\n"
+		  "A checksums file over plain\n"
+		  ".B http://\n"
+		  "is refused unless it is signed\n"
+		  ".RB ( checksums-keyring ):\n"
+		  "anyone on the path could rewrite it. Redirects from https never go to http."),
+	ROW_PATH("image", "checksums-keyring", vm_config, image_checksums_keyring,
+		.doc =
+		  "(path) An OpenPGP keyring (binary or armored) for\n"
+		  ".BR gpgv (1):\n"
+		  "the checksums file must carry a good signature by one of its keys, read from\n"
+		  ".B checksums-signature\n"
+		  "(a detached signature), or the image is refused. The\n"
+		  ".B qvm new\n"
+		  "presets set it."),
+	ROW_STRING("image", "checksums-signature", vm_config, image_checksums_signature,
+		.doc =
+		  "(string) URL or path of the detached signature of\n"
+		  ".BR checksums ;\n"
+		  "default: the checksums URL with\n"
+		  ".B .sign\n"
+		  "appended, as Debian publishes\n"
+		  ".IR SHA512SUMS.sign ."),
 	ROW_SIZE("image", "size", vm_config, image_size, .min = MIB,
 		.doc =
 		  "(size) Size the VM's own disk grows to; default: the base image's size.\n"

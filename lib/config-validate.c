@@ -192,6 +192,17 @@ static void validate_storage(struct parse_state *st)
 	else if (c->image_source && source_is_remote(c->image_source) && !c->image_checksum && !c->image_checksums)
 		PROBLEM_AT(st, where(st, "image", "source"),
 			   "a downloaded image must be verified: add checksum = sha512:HEX or checksums = URL");
+	if (c->image_checksums && !c->image_checksum && strncmp(c->image_checksums, "http://", 7) == 0 &&
+	    !c->image_checksums_keyring)
+		PROBLEM_AT(st, where(st, "image", "checksums"),
+			   "checksums over plain http can be rewritten on the way: use https, pin checksum = sha512:HEX, "
+			   "or verify a signature with checksums-keyring = /path/keyring.gpg");
+	if ((c->image_checksums_keyring || c->image_checksums_signature) && !c->image_checksums)
+		PROBLEM_AT(st, where(st, "image", c->image_checksums_keyring ? "checksums-keyring" : "checksums-signature"),
+			   "checksums-keyring and checksums-signature need checksums = URL");
+	if (c->image_checksums_signature && !c->image_checksums_keyring)
+		PROBLEM_AT(st, where(st, "image", "checksums-signature"),
+			   "checksums-signature needs checksums-keyring = /path/keyring.gpg to check it against");
 	if ((c->image_checksum || c->image_checksums || (c->image_size && !c->boot_cdrom)) && !c->image_source &&
 	    !c->image_disk)
 		PROBLEM_AT(st, where(st, "image", NULL),

@@ -85,6 +85,8 @@ struct vm_config {
 	char *image_source;       /* URL or local path of the base image */
 	char *image_checksum;     /* ALGO:HEX */
 	char *image_checksums;    /* URL of SHA256SUMS / SHA512SUMS */
+	char *image_checksums_keyring;   /* OpenPGP keyring the checksums must be signed with */
+	char *image_checksums_signature; /* URL of their detached signature; default: checksums + ".sign" */
 	uint64_t image_size;      /* the VM's own disk grows to this; 0 = base size */
 	char *image_disk;         /* an existing writable disk, used directly */
 

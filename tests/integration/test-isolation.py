@@ -120,16 +120,21 @@ def main():
                  f"--groups={groups}" if groups else "--clear-groups", "--inh-caps=-all", "--bounding-set=-all",
                  "--no-new-privs", "python3", "/srv/qvm-probe.py", a_disk, b_disk, b_run,
                  f"{b_run}/console.sock", str(b_pid), str(a_pid), cached]
-        r = c.run(probe, check=False)
-        expect(r.returncode == 0, "the probe ran as a's QEMU", r.stdout + r.stderr + str(state))
-        res = json.loads(r.stdout)
-        log(f"probe: {res}")
-        expect(res["read own disk"] == "ok" and res["signal own qemu"] == "ok",
-               "as a: a's own disk and QEMU are reachable (the probe works)", str(res))
-        for what in ("read b disk", "write b disk", "list b runtime dir", "list b state dir",
-                     "connect b console", "signal b qemu", "see b in /proc", "write the base image",
-                     "create in the cache"):
-            expect(res[what] != "ok", f"as a: {what} is refused ({res[what]})", str(res))
+        # Twice: inside a's mount namespace, and with a's uid alone in the host's view (as
+        # if QEMU had left its namespace): the uid by itself must be enough to keep b out.
+        for where, argv in (("in a's namespace", probe), ("a's uid outside it", probe[3:])):
+            r = c.run(argv, check=False)
+            expect(r.returncode == 0, f"the probe ran as a's QEMU ({where})", r.stdout + r.stderr + str(state))
+            res = json.loads(r.stdout)
+            log(f"probe ({where}): {res}")
+            expect(res["read own disk"] == "ok" and res["signal own qemu"] == "ok",
+                   f"as a ({where}): a's own disk and QEMU are reachable (the probe works)", str(res))
+            denied = ["read b disk", "write b disk", "list b runtime dir", "list b state dir",
+                      "connect b console", "signal b qemu", "write the base image", "create in the cache"]
+            if where == "in a's namespace":
+                denied.append("see b in /proc")
+            for what in denied:
+                expect(res[what] != "ok", f"as a ({where}): {what} is refused ({res[what]})", str(res))
 
         for unit in ("qvm@a.service", "qvm-fetch@a.service"):
             value, out = score(c, unit)
