@@ -35,11 +35,7 @@ static struct vm_config *generate_one(const char *dest, const char *dir, const c
 	int r;
 
 	r = config_load(dir, name, &c, &diags);
-	for (size_t i = 0; i < diags.n; i++) {
-		_cleanup_free_ char *s = diag_format(&diags.items[i]);
-
-		log_warning("%s", s ? s : diags.items[i].message);
-	}
+	log_diags(LOG_WARNING, &diags, NULL);
 	if (r < 0) {
 		log_error("%s/%s.ini: not generating VM %s: %s, ignoring", dir, name, name,
 			  r == -EINVAL ? "invalid configuration" : strerror(-r));
@@ -47,7 +43,7 @@ static struct vm_config *generate_one(const char *dest, const char *dir, const c
 	}
 	r = unitgen_write_vm(dest, c, paths);
 	if (r < 0)
-		log_error_errno(r, "%s: failed to write units for VM %s: %s", c->path, name, strerror(-r));
+		log_error_errno(r, "%s: failed to write units for VM %s: %m", c->path, name);
 	return TAKE_PTR(c);
 }
 
@@ -63,11 +59,7 @@ static void warn_port_clashes(struct vm_config **configs, size_t n)
 
 	if (crosscheck_ports(&set, &clashes) < 0)
 		return;
-	for (size_t i = 0; i < clashes.n; i++) {
-		_cleanup_free_ char *s = diag_format(&clashes.items[i]);
-
-		log_warning("%s", s ? s : clashes.items[i].message);
-	}
+	log_diags(LOG_WARNING, &clashes, NULL);
 }
 
 /* Write units for every VM in the config dir into @dest. */

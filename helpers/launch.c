@@ -366,6 +366,24 @@ static int on_stop_timer(sd_event_source *s, uint64_t usec, void *userdata)
 	return 0;
 }
 
+static int connect_qmp(struct launcher *l);
+
+/* Drop a dead QMP connection and connect again. */
+static int reconnect_qmp(struct launcher *l)
+{
+	int r;
+
+	log_info("QMP connection lost; connecting again");
+	l->qmp_source = sd_event_source_disable_unref(l->qmp_source);
+	l->qmp = qmp_free(l->qmp);
+	r = connect_qmp(l);
+	if (r < 0) {
+		l->qmp = qmp_free(l->qmp);
+		return r;
+	}
+	return sd_event_add_io(l->event, &l->qmp_source, qmp_fd(l->qmp), EPOLLIN, on_qmp, l);
+}
+
 /* Begin the graceful stop: STOPPING=1, ACPI power button, and a timer for what follows. */
 static void begin_stop(struct launcher *l, const char *why)
 {
@@ -378,8 +396,11 @@ static void begin_stop(struct launcher *l, const char *why)
 	       (unsigned long long)(l->c->shutdown_timeout / USEC_PER_SEC));
 	log_info("SIG%s: pressing the ACPI power button (system_powerdown), waiting up to %llus", why,
 		 (unsigned long long)(l->c->shutdown_timeout / USEC_PER_SEC));
-	if (!l->qmp || qmp_run(l, "system_powerdown") < 0)
-		l->stop_stage = 2, kill(l->qemu_pid, SIGTERM);
+	if (!l->qmp || qmp_run(l, "system_powerdown") < 0) {
+		/* QMP hung up (QEMU accepts a new client on its listener): the guest still gets ACPI. */
+		if (reconnect_qmp(l) < 0 || qmp_run(l, "system_powerdown") < 0)
+			l->stop_stage = 2, kill(l->qemu_pid, SIGTERM);
+	}
 	sd_event_add_time_relative(l->event, &l->stop_timer, CLOCK_MONOTONIC,
 				   l->stop_stage == 1 ? l->c->shutdown_timeout : QUIT_GRACE_USEC, 0,
 				   on_stop_timer, l);
@@ -572,6 +593,7 @@ __attribute__((noreturn)) static void exec_qemu(char **argv, int console_fd, int
 		_exit(1); /* the launcher is already gone */
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
+	signal(SIGPIPE, SIG_DFL);   /* the launcher ignores it; QEMU chooses for itself */
 	if (dup2(console_fd, STDIN_FILENO) < 0 || dup2(console_fd, STDOUT_FILENO) < 0 ||
 	    dup2(qmp_fd, QEMU_QMP_FD) < 0)
 		_exit(1);
@@ -603,8 +625,7 @@ static int start_qemu(struct launcher *l, struct qemu_host *host)
 		return log_error_errno(errno, "fcntl: %m");
 	host->qmp_listen_fd = QEMU_QMP_FD;
 	r = qemu_argv_build(l->c, &l->paths, host, &argv, &l->choice, &diags);
-	for (size_t i = 0; i < diags.n; i++)
-		log_error("%s", diags.items[i].message);
+	log_diags(LOG_ERR, &diags, NULL);
 	if (r < 0)
 		return r;
 	if (l->choice.efivars_template[0] && copy_efivars(l->choice.efivars_template, l->paths.efivars) < 0)
@@ -711,6 +732,7 @@ int launch_vm(const struct vm_config *c)
 
 	for (int i = 0; i < MAX_CONSOLE_CLIENTS; i++)
 		l.clients[i].fd = -1;
+	signal(SIGPIPE, SIG_IGN);   /* a peer that hangs up (QMP, a console client) is an error return, not death */
 	snprintf(l.ident, sizeof(l.ident), "qvm-console");
 	l.use_journal = getenv("JOURNAL_STREAM") != NULL;
 	if (!config_ssh_endpoint(c, l.ssh_host, &l.ssh_port))
@@ -721,9 +743,13 @@ int launch_vm(const struct vm_config *c)
 	host.installed = c->boot_cdrom && access(l.paths.installed, F_OK) == 0;
 	l.installing = c->boot_cdrom && !host.installed;
 	if (config_has_system_disk(c)) {
-		host.disk_format = qemu_disk_format(l.paths.disk);
-		if (!host.disk_format)
-			return log_error_errno(errno, "cannot read the VM's disk %s: %m", l.paths.disk), 1;
+		r = vm_disk_format(c, &l.paths, &host.disk_format);
+		if (r == -EBADMSG)
+			return log_error("%s/disk.format is damaged: write qcow2 or raw into it, or set [image] disk-format",
+					 l.paths.state_dir), 1;
+		if (r < 0)
+			return log_error_errno(r, "cannot learn the format of the VM's disk %s: %s", l.paths.disk,
+					       strerror(-r)), 1;
 	}
 	sigemptyset(&mask);
 	sigaddset(&mask, SIGCHLD);

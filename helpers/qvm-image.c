@@ -111,14 +111,14 @@ static int check_signature(const struct vm_config *c, const char *sums, size_t s
 	}
 	r = fetch_small(where, &sig, &sig_len, error, sizeof(error));
 	if (r < 0)
-		return log_error("cannot fetch the signature %s of checksums = %s: %s", where, c->image_checksums,
-				 error), r;
+		return log_error_errno(r, "cannot fetch the signature %s of checksums = %s: %s", where, c->image_checksums,
+				 error);
 	r = signature_verify(c->image_checksums_keyring, sums, sums_len, sig, sig_len, error, sizeof(error));
 	if (r == -ENOENT)
-		return log_error("checksums-keyring = %s needs gpgv (apt install gpgv)", c->image_checksums_keyring), r;
+		return log_error_errno(r, "checksums-keyring = %s needs gpgv (apt install gpgv)", c->image_checksums_keyring);
 	if (r < 0)
-		return log_error("%s: checksums = %s has no good signature by a key in %s; refusing it. gpgv: %s",
-				 c->path, c->image_checksums, c->image_checksums_keyring, error), -EBADMSG;
+		return log_error_errno(-EBADMSG, "%s: checksums = %s has no good signature by a key in %s; refusing it. gpgv: %s",
+				 c->path, c->image_checksums, c->image_checksums_keyring, error);
 	log_info("checksums = %s: good signature (keyring %s)", c->image_checksums, c->image_checksums_keyring);
 	return 0;
 }
@@ -138,23 +138,23 @@ static int expected_checksum(const struct vm_config *c, struct checksum *ret)
 			       ? log_error("%s: checksum = %s: expected sha256:HEX or sha512:HEX", c->path, c->image_checksum),
 			       -EINVAL : 0;
 	if (strncmp(c->image_checksums, "http://", 7) == 0 && !c->image_checksums_keyring)
-		return log_error("%s: checksums = %s over plain http is refused: use https, checksum = sha512:HEX, "
-				 "or checksums-keyring =", c->path, c->image_checksums), -EPERM;
+		return log_error_errno(-EPERM, "%s: checksums = %s over plain http is refused: use https, checksum = sha512:HEX, "
+				 "or checksums-keyring =", c->path, c->image_checksums);
 	r = fetch_small(c->image_checksums, &sums, &len, error, sizeof(error));
 	if (r < 0)
-		return log_error("cannot fetch checksums = %s: %s", c->image_checksums, error), r;
+		return log_error_errno(r, "cannot fetch checksums = %s: %s", c->image_checksums, error);
 	r = check_signature(c, sums, len);
 	if (r < 0)
 		return r;
 	if (strlen(sums) != len)
-		return log_error("checksums = %s holds a NUL byte: not a SHA256SUMS/SHA512SUMS file", c->image_checksums),
+		return log_error_errno(-EINVAL, "checksums = %s holds a NUL byte: not a SHA256SUMS/SHA512SUMS file", c->image_checksums),
 		       -EBADMSG;
 	r = checksums_find(sums, file, ret, &bad_line);
 	if (r == -EBADMSG)
-		return log_error("%s line %u: not a \"HEX  FILE\" line of a SHA256SUMS/SHA512SUMS file",
-				 c->image_checksums, bad_line), r;
+		return log_error_errno(r, "%s line %u: not a \"HEX  FILE\" line of a SHA256SUMS/SHA512SUMS file",
+				 c->image_checksums, bad_line);
 	if (r < 0)
-		return log_error("%s does not list %s", c->image_checksums, file), r;
+		return log_error_errno(r, "%s does not list %s", c->image_checksums, file);
 	return 0;
 }
 
@@ -228,12 +228,12 @@ static int ensure_cached(const struct vm_config *c, const char *images, bool ref
 	int r;
 
 	if (image_cache_name(c->image_source, source_name) < 0)
-		return log_error("%s: source = %s has no file name", c->path, c->image_source), -EINVAL;
+		return log_error_errno(EINVAL, "%s: source = %s has no file name", c->path, c->image_source);
 	snprintf(pointer, sizeof(pointer), "%s.latest", source_name);
 	if (c->image_checksum) {
 		if (checksum_parse(c->image_checksum, &want) < 0)
 			return log_error("%s: checksum = %s: expected sha256:HEX or sha512:HEX", c->path,
-					 c->image_checksum), -EINVAL;
+					 c->image_checksum);
 	} else if (!refresh && read_latest(images, pointer, base) == 0) {
 		return 0; /* checksums = is fetched again only on refresh: a warm start transfers nothing */
 	} else {
@@ -258,7 +258,7 @@ static int ensure_cached(const struct vm_config *c, const char *images, bool ref
 	if (p.tty)
 		fputc('\n', stderr);
 	if (r < 0)
-		return log_error("download failed: %s", error), r;
+		return log_error_errno(r, "download failed: %s", error);
 	log_info("downloaded and verified %s as %s (%.0f MiB in %.1fs)", c->image_source, name, got / MIB,
 		 since(&p.start));
 	r = set_latest(images, pointer, name);
@@ -273,20 +273,19 @@ static int check_local_source(const struct vm_config *c, char base[static 4096])
 
 	snprintf(base, 4096, "%s", strncmp(c->image_source, "file://", 7) == 0 ? c->image_source + 7 : c->image_source);
 	if (access(base, R_OK) < 0 && errno == ENOENT)
-		return log_error("%s: the source image %s is missing; the VM's disk is left as it is", c->path, base),
-		       -ENOENT;
+		return log_error_errno(ENOENT, "%s: the source image %s is missing; the VM's disk is left as it is", c->path, base);
 	if (access(base, R_OK) < 0)
 		return log_error_errno(errno, "%s: source %s: %m", c->path, base);
 	if (!c->image_checksum)
 		return 0;
 	if (checksum_parse(c->image_checksum, &want) < 0)
-		return log_error("%s: bad checksum = %s", c->path, c->image_checksum), -EINVAL;
+		return log_error_errno(EINVAL, "%s: bad checksum = %s", c->path, c->image_checksum);
 	r = hash_file(base, want.algo, &have);
 	if (r < 0)
 		return log_error_errno(r, "cannot read %s: %m", base);
 	if (strcmp(have.hex, want.hex) != 0)
-		return log_error("checksum mismatch for %s: expected %s:%s, got %s:%s; refusing to boot", base,
-				 want.algo, want.hex, have.algo, have.hex), -EBADMSG;
+		return log_error_errno(EBADMSG, "checksum mismatch for %s: expected %s:%s, got %s:%s; refusing to boot", base,
+				 want.algo, want.hex, have.algo, have.hex);
 	return 0;
 }
 
@@ -302,18 +301,18 @@ static int ensure_overlay(const struct vm_config *c, const char *disk, const cha
 		if (r < 0)
 			return log_error_errno(r, "cannot read the VM's disk %s: %m", disk);
 		if (backing[0] && access(backing, R_OK) < 0)
-			return log_error("the base image %s of disk %s is missing; the disk holds the VM's data, so qvm "
+			return log_error_errno(ENOENT, "the base image %s of disk %s is missing; the disk holds the VM's data, so qvm "
 					 "will not re-create it. Restore the base, or discard the disk with qvm reset %s",
-					 backing, disk, c->name), -ENOENT;
+					 backing, disk, c->name);
 		return 0;
 	}
 	r = qemu_img_info(base, format, &vsize, error, sizeof(error));
 	if (r < 0)
-		return log_error("cannot read base image %s: %s", base, error), r;
+		return log_error_errno(r, "cannot read base image %s: %s", base, error);
 	r = qemu_img_create(disk, "qcow2", base, format, c->image_size > vsize ? c->image_size : 0, error,
 			    sizeof(error));
 	if (r < 0 && r != -EEXIST)
-		return log_error("cannot create the VM's disk %s: %s", disk, error), r;
+		return log_error_errno(r, "cannot create the VM's disk %s: %s", disk, error);
 	log_info("created %s: a qcow2 overlay over %s (%s)%s", disk, base, format,
 		 c->image_size > vsize ? ", grown to [image] size" : "");
 	return 0;
@@ -329,7 +328,7 @@ static int ensure_blank_disk(const struct vm_config *c, const char *disk)
 		return 0;
 	r = qemu_img_create(disk, "qcow2", NULL, NULL, c->image_size, error, sizeof(error));
 	if (r < 0 && r != -EEXIST)
-		return log_error("cannot create the VM's disk %s: %s", disk, error), r;
+		return log_error_errno(r, "cannot create the VM's disk %s: %s", disk, error);
 	log_info("created %s: a blank %llu MiB qcow2 disk to install on from %s", disk,
 		 (unsigned long long)(c->image_size >> 20), c->boot_cdrom);
 	return 0;
@@ -350,11 +349,11 @@ static int ensure_data_disks(const struct vm_config *c, const struct vm_paths *p
 		if (access(path, F_OK) == 0)
 			continue;
 		if (!d->size)
-			return log_error("%s: [disk:%s] %s does not exist and has no size to create it with", c->path,
-					 d->name, path), -ENOENT;
+			return log_error_errno(ENOENT, "%s: [disk:%s] %s does not exist and has no size to create it with", c->path,
+					 d->name, path);
 		r = qemu_img_create(path, format, NULL, NULL, d->size, error, sizeof(error));
 		if (r < 0 && r != -EEXIST)
-			return log_error("cannot create disk %s: %s", path, error), r;
+			return log_error_errno(r, "cannot create disk %s: %s", path, error);
 		log_info("created data disk %s (%s)", path, format);
 	}
 	return 0;
@@ -446,8 +445,8 @@ static int grant(const struct vm_config *c)
 	int r;
 
 	if (!state || !*state || strchr(state, ':') || stat(state, &st) < 0)
-		return log_error("--grant runs as ExecStartPre=+ of qvm@%s.service ($STATE_DIRECTORY is not set)",
-				 c->name), -EINVAL;
+		return log_error_errno(-EINVAL, "--grant runs as ExecStartPre=+ of qvm@%s.service ($STATE_DIRECTORY is not set)",
+				 c->name);
 	if (c->image_disk) {
 		r = grant_file(c->image_disk, st.st_uid, st.st_gid);
 		if (r < 0)
@@ -462,7 +461,7 @@ static int grant(const struct vm_config *c)
 			r = qemu_img_create(d->path, config_enum_name("disk", "format", d->format), NULL, NULL, d->size,
 					    error, sizeof(error));
 			if (r < 0 && r != -EEXIST)
-				return log_error("cannot create disk %s: %s", d->path, error), r;
+				return log_error_errno(r, "cannot create disk %s: %s", d->path, error);
 		}
 		r = grant_file(d->path, st.st_uid, st.st_gid);
 		if (r < 0 && r != -ENOENT)
@@ -479,7 +478,7 @@ static int reset(const struct vm_config *c)
 	if (vm_paths_get(c, &paths) < 0)
 		return -ENAMETOOLONG;
 	if (c->image_disk)
-		return log_error("%s: disk = %s is your own disk; qvm does not delete it", c->path, c->image_disk), -EPERM;
+		return log_error_errno(EPERM, "%s: disk = %s is your own disk; qvm does not delete it", c->path, c->image_disk);
 	if (unlink(paths.disk) < 0 && errno != ENOENT)
 		return log_error_errno(errno, "cannot remove %s: %m", paths.disk);
 	if (unlink(paths.installed) < 0 && errno != ENOENT)
@@ -532,7 +531,7 @@ int main(int argc, char *argv[])
 	}
 	log_setup("qvm-image", 0);
 	r = config_load(config_dir(), argv[optind], &c, &diags);
-	diag_print(&diags, stderr, "");
+	log_diags(LOG_ERR, &diags, NULL);
 	if (r < 0)
 		return 2;
 	r = do_reset ? reset(c) : do_grant ? grant(c) : prepare(c, refresh, fetch_only);

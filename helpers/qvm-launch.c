@@ -33,7 +33,7 @@ int main(int argc, char *argv[])
 	}
 	log_setup("qvm-launch", 0);
 	r = config_load(config_dir(), argv[1], &c, &diags);
-	diag_print(&diags, stderr, "");
+	log_diags(LOG_ERR, &diags, NULL);
 	if (r < 0)
 		return 2;
 	return launch_vm(c);

@@ -61,8 +61,8 @@ static int tap_owner(uid_t *uid, gid_t *gid)
 	}
 	pw = getpwnam(user);
 	if (!pw)
-		return log_error("user %s does not exist (systemd-sysusers creates it from qvm's sysusers.d file)",
-				 user), -ESRCH;
+		return log_error_errno(ESRCH, "user %s does not exist (systemd-sysusers creates it from qvm's sysusers.d file)",
+				 user);
 	*uid = pw->pw_uid;
 	*gid = pw->pw_gid;
 	return 0;
@@ -79,8 +79,7 @@ static int tap_state(const char *name)
 	if (r < 0)
 		return log_error_errno(r, "cannot look up interface %s: %m", name);
 	if (strcmp(kind, "tun") != 0)
-		return log_error("interface %s exists and is not a tap (kind '%s'); not touching it", name, kind),
-		       -EEXIST;
+		return log_error_errno(EEXIST, "interface %s exists and is not a tap (kind '%s'); not touching it", name, kind);
 	return 1;
 }
 
@@ -93,7 +92,7 @@ static int check_bridge_kind(const char *bridge)
 	if (r < 0)
 		return log_error_errno(r, "cannot look up bridge %s: %m", bridge);
 	if (strcmp(kind, "bridge") != 0)
-		return log_error("%s is not a bridge (kind '%s'); not touching it", bridge, kind), -EINVAL;
+		return log_error_errno(EINVAL, "%s is not a bridge (kind '%s'); not touching it", bridge, kind);
 	return 0;
 }
 
@@ -104,8 +103,8 @@ static int ensure_bridge(const char *bridge)
 
 	if (strcmp(bridge, QVM_BRIDGE) != 0) {
 		if (!netdev_exists(bridge))
-			return log_error("bridge %s does not exist; create it, or use bridge = %s (qvm's own)", bridge,
-					 QVM_BRIDGE), -ENODEV;
+			return log_error_errno(ENODEV, "bridge %s does not exist; create it, or use bridge = %s (qvm's own)", bridge,
+					 QVM_BRIDGE);
 		return check_bridge_kind(bridge);
 	}
 	r = netdev_bridge_create(bridge);
@@ -131,7 +130,7 @@ static int net_up(const struct vm_config *c)
 
 	vm_tap_name(c->name, tap);
 	if (!netdev_name_valid(bridge))
-		return log_error("%s: bridge = %s is not a valid interface name", c->path, bridge), -EINVAL;
+		return log_error_errno(EINVAL, "%s: bridge = %s is not a valid interface name", c->path, bridge);
 	r = tap_owner(&uid, &gid);
 	if (r < 0)
 		return r;
@@ -206,7 +205,7 @@ int main(int argc, char *argv[])
 	if (!up)
 		return net_down(argv[2]) < 0 ? 1 : 0;
 	r = config_load(config_dir(), argv[2], &c, &diags);
-	diag_print(&diags, stderr, "");
+	log_diags(LOG_ERR, &diags, NULL);
 	if (r < 0)
 		return 2;
 	if (c->net_mode != NET_TAP) {

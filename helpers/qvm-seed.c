@@ -38,24 +38,23 @@ static int run(const struct vm_config *c, bool reseed, const char *documents_dir
 		return log_error_errno(r, "VM %s: paths too long", c->name);
 	r = seed_generation(paths.state_dir, reseed, &gen);
 	if (r < 0)
-		return log_error_errno(r, "VM %s: cannot read or write %s/seed.generation: %s", c->name,
-				       paths.state_dir, strerror(-r));
+		return log_error_errno(r, "VM %s: cannot read or write %s/seed.generation: %m", c->name,
+				       paths.state_dir);
 	r = seed_docs_build(c, gen, &docs, &failed);
 	if (r < 0) {
 		if (failed)
-			return log_error_errno(r, "VM %s: cannot read %s: %s", c->name, failed, strerror(-r));
+			return log_error_errno(r, "VM %s: cannot read %s: %m", c->name, failed);
 		return log_error_errno(r, "VM %s: cannot write the seed documents: %s", c->name,
 				       r == -EINVAL ? "a [cloud-init] value is not valid UTF-8 text" : strerror(-r));
 	}
 	if (documents_dir) {
 		r = seed_write_documents(documents_dir, &docs);
 		if (r < 0)
-			log_error_errno(r, "VM %s: cannot write documents to %s: %s", c->name, documents_dir,
-					strerror(-r));
+			log_error_errno(r, "VM %s: cannot write documents to %s: %m", c->name, documents_dir);
 	} else {
 		r = seed_write(paths.seed, &docs);
 		if (r < 0)
-			log_error_errno(r, "VM %s: cannot write %s: %s", c->name, paths.seed, strerror(-r));
+			log_error_errno(r, "VM %s: cannot write %s: %m", c->name, paths.seed);
 		else
 			log_info("VM %s: %s %s (instance-id qvm-%s-%u)", c->name, paths.seed,
 				 r > 0 ? "written" : "up to date", c->name, gen);
@@ -99,7 +98,7 @@ int main(int argc, char *argv[])
 		return 2;
 	}
 	r = config_load(config_dir(), argv[optind], &c, &diags);
-	diag_print(&diags, stderr, "");
+	log_diags(LOG_ERR, &diags, NULL);
 	if (r < 0) {
 		if (r == -ENOENT)
 			log_error("no VM %s: %s/%s.ini does not exist", argv[optind], config_dir(), argv[optind]);

@@ -32,6 +32,8 @@ DEFINE_STRING_TABLE(net_mode, enum net_mode, _NET_MODE_MAX,
 		    [NET_USER] = "user", [NET_TAP] = "tap", [NET_NONE] = "none")
 DEFINE_STRING_TABLE(disk_format, enum disk_format, _DISK_FORMAT_MAX,
 		    [DISK_QCOW2] = "qcow2", [DISK_RAW] = "raw")
+DEFINE_STRING_TABLE(image_disk_format, enum image_disk_format, _IMAGE_DISK_FORMAT_MAX,
+		    [IMAGE_DISK_AUTO] = "auto", [IMAGE_DISK_QCOW2] = "qcow2", [IMAGE_DISK_RAW] = "raw")
 DEFINE_STRING_TABLE(restart_policy, enum restart_policy, _RESTART_POLICY_MAX,
 		    [RESTART_NO] = "no", [RESTART_ON_FAILURE] = "on-failure", [RESTART_ALWAYS] = "always")
 DEFINE_STRING_TABLE(display, enum display, _DISPLAY_MAX,
@@ -298,6 +300,22 @@ static const struct key_def key_table[] = {
 		.doc =
 		  "(path) An existing writable disk image used directly, instead of\n"
 		  ".BR source ."),
+	ROW_ENUM("image", "disk-format", vm_config, image_disk_format, image_disk_format, .def = "auto",
+		.doc =
+		  "(enum: auto, qcow2, raw; default auto) Format of\n"
+		  ".BR disk ,\n"
+		  "always passed to QEMU as\n"
+		  ".BR format= .\n"
+		  "A format is never read from a disk a guest has written: a guest could\n"
+		  "write a qcow2 header naming any host file as its backing file. With\n"
+		  ".B auto\n"
+		  "qvm reads the header once, at the VM's first start, and records the result\n"
+		  "in\n"
+		  ".IR /var/lib/qvm/VM/disk.format ;\n"
+		  "later starts use the record. Set it whenever the disk may have run a guest\n"
+		  "before. (The disks qvm makes itself, from\n"
+		  ".B source\n"
+		  "or blank for an install, are always qcow2.)"),
 
 	/* [disk:NAME] */
 	ROW_SIZE("disk", "size", disk_config, size, .min = MIB,

@@ -26,6 +26,7 @@ enum firmware { FIRMWARE_AUTO, FIRMWARE_BIOS, FIRMWARE_UEFI, _FIRMWARE_MAX };
 enum ready_mode { READY_STARTED, READY_SSH, READY_CLOUD_INIT, _READY_MODE_MAX };
 enum net_mode { NET_USER, NET_TAP, NET_NONE, _NET_MODE_MAX };
 enum disk_format { DISK_QCOW2, DISK_RAW, _DISK_FORMAT_MAX };
+enum image_disk_format { IMAGE_DISK_AUTO, IMAGE_DISK_QCOW2, IMAGE_DISK_RAW, _IMAGE_DISK_FORMAT_MAX };
 enum restart_policy { RESTART_NO, RESTART_ON_FAILURE, RESTART_ALWAYS, _RESTART_POLICY_MAX };
 enum display { DISPLAY_NONE, DISPLAY_VNC, _DISPLAY_MAX };
 enum disk_bus { DISK_BUS_AUTO, DISK_BUS_VIRTIO, DISK_BUS_SCSI, DISK_BUS_SATA, DISK_BUS_IDE, DISK_BUS_SD, _DISK_BUS_MAX };
@@ -36,6 +37,7 @@ DECLARE_STRING_TABLE(firmware, enum firmware);
 DECLARE_STRING_TABLE(ready_mode, enum ready_mode);
 DECLARE_STRING_TABLE(net_mode, enum net_mode);
 DECLARE_STRING_TABLE(disk_format, enum disk_format);
+DECLARE_STRING_TABLE(image_disk_format, enum image_disk_format);
 DECLARE_STRING_TABLE(restart_policy, enum restart_policy);
 DECLARE_STRING_TABLE(display, enum display);
 DECLARE_STRING_TABLE(disk_bus, enum disk_bus);
@@ -89,6 +91,7 @@ struct vm_config {
 	char *image_checksums_signature; /* URL of their detached signature; default: checksums + ".sign" */
 	uint64_t image_size;      /* the VM's own disk grows to this; 0 = base size */
 	char *image_disk;         /* an existing writable disk, used directly */
+	enum image_disk_format image_disk_format; /* its format; auto: recorded at the first start */
 
 	/* [disk:NAME] */
 	struct disk_config *disks;

@@ -9,6 +9,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "diag.h"
+
 static const char *log_ident = "qvm";
 static int kmsg_fd = -1;
 
@@ -61,6 +63,10 @@ int log_msg(int prio, int error, const char *fmt, ...)
 	va_list ap;
 	int saved = errno;
 
+	/* %m names @error, not whatever errno an unrelated call left behind (sd-event and
+	 * netlink return errors without setting errno), as systemd's log.c does. */
+	if (error)
+		errno = error;
 	va_start(ap, fmt);
 	vsnprintf(raw, sizeof(raw), fmt, ap);
 	va_end(ap);
@@ -73,4 +79,13 @@ int log_msg(int prio, int error, const char *fmt, ...)
 		fprintf(stderr, "%s: %s\n", log_ident, msg);
 	errno = saved;
 	return error ? -error : 0;
+}
+
+void log_diags(int prio, const struct diag_list *l, const char *suffix)
+{
+	for (size_t i = 0; i < l->n; i++) {
+		_cleanup_free_ char *s = diag_format(&l->items[i]);
+
+		log_msg(prio, 0, "%s%s", s ? s : l->items[i].message, suffix ? suffix : "");
+	}
 }

@@ -78,10 +78,24 @@ int qemu_host_probe(struct qemu_host *h);
 
 /**
  * qemu_disk_format() - detect the format of the disk image at @path from its
- * header: "qcow2" for a qcow2 magic, else "raw"
+ * header: "qcow2" for a qcow2 magic, else "raw". Never use it on a disk a
+ * guest has written: the guest chooses that header (see vm_disk_format()).
  * Return: a static string, or NULL when @path cannot be read (errno set)
  */
 const char *qemu_disk_format(const char *path);
+
+/**
+ * vm_disk_format() - the format of the VM's own disk, never probed from a
+ * disk a guest has written: qcow2 for the overlay qvm creates; for [image]
+ * disk the configured disk-format, else the format recorded in
+ * STATE/disk.format, else (first start, before any guest ran on it under qvm)
+ * probed once and recorded there
+ * @c: the VM
+ * @p: its paths
+ * @ret: "qcow2" or "raw" (static)
+ * Return: 0, or a negative errno (the disk or the record cannot be read or written)
+ */
+int vm_disk_format(const struct vm_config *c, const struct vm_paths *p, const char **ret);
 
 /**
  * qemu_opt_escape() - @s with every comma doubled, as QEMU's option parser

@@ -2,6 +2,7 @@
 #include "qmp.h"
 
 #include <errno.h>
+#include <sys/socket.h>
 #include <poll.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -166,11 +167,11 @@ int qmp_process(struct qmp *q)
 	return r < 0 && r != -EAGAIN ? r : 0;
 }
 
-/* Write all of @s to the socket. */
+/* Write all of @s to the socket; a closed peer is -EPIPE, never SIGPIPE. */
 static int write_all(int fd, const char *s, size_t n)
 {
 	while (n > 0) {
-		ssize_t w = write(fd, s, n);
+		ssize_t w = send(fd, s, n, MSG_NOSIGNAL);
 
 		if (w < 0 && errno == EINTR)
 			continue;

@@ -7,6 +7,8 @@ Behaviour comes from $FAKE_QEMU_MODE:
   crash       prints a line, then kills itself with SIGSEGV after 1 s
   fail        writes an error to stderr and exits 1 at once (bad option, say)
   mark        like obey, and prints the cloud-init ready mark after 1 s
+  hangup      like obey, but closes the QMP connection after query-status and
+              waits for the launcher to connect again
 It sends an event between a command and its reply, as QEMU may.
 """
 import json
@@ -55,6 +57,14 @@ while True:
     send({"timestamp": {"seconds": 0, "microseconds": 0}, "event": "NIC_RX_FILTER_CHANGED", "data": {}})
     if name == "query-status":
         send({"return": {"running": True, "status": "running"}, "id": cid})
+        if mode == "hangup":
+            mode = "obey"
+            time.sleep(0.3)
+            conn.close()
+            listener.setblocking(True)
+            conn, _ = listener.accept()
+            f = conn.makefile("rw", buffering=1)
+            send({"QMP": {"version": {"qemu": {"major": 7, "minor": 2, "micro": 0}}, "capabilities": []}})
     elif name == "system_powerdown":
         send({"return": {}, "id": cid})
         if mode != "ignore-acpi":

@@ -101,9 +101,46 @@ def case_ignores_acpi(launcher):
     tl.check("qvm-tiny-guest: ignoring ACPI" in r.out, "the guest really ignored ACPI")
 
 
+def boot_on_disk(launcher, disk, files=None):
+    """Boot the tiny guest with [image] disk = @disk; the guest's console output once it stopped."""
+    kernel, initrd = tiny_guest()
+    ini = INI.format(ready="ssh", stop="30s", kernel=kernel, initrd=initrd, extra="", port=free_port())
+    ini += f"[image]\ndisk = {disk}\n"
+    r = tl.Run(launcher, ini, "unused", files)
+    tl.check(r.wait_for("READY=1", timeout=120), "guest on [image] disk ready")
+    r.proc.send_signal(signal.SIGTERM)
+    r.finish(timeout=60)
+    return r
+
+
+def case_guest_written_qcow2_header_stays_raw(launcher):
+    """H3: a raw disk whose guest wrote a qcow2 header naming a backing file is still opened raw."""
+    import tempfile
+    with tempfile.TemporaryDirectory(prefix="qvm-h3.") as tmp:
+        disk, secret, hdr = (os.path.join(tmp, n) for n in ("disk.raw", "secret.raw", "hdr.qcow2"))
+        with open(disk, "wb") as f:
+            f.truncate(4 << 20)                      # 8192 sectors, raw
+        with open(secret, "wb") as f:
+            f.truncate(64 << 20)
+        r1 = boot_on_disk(launcher, disk)
+        tl.check("qvm-tiny-guest: disk vda 8192 sectors" in r1.out, "first start: the raw disk as it is")
+        record_path = os.path.join(r1.tmp, "state", "vm", "disk.format")
+        record = open(record_path).read() if os.path.exists(record_path) else ""
+        tl.check(record == "raw\n", f"first start recorded the format (got {record!r})")
+        # What a guest can write onto its raw disk: a qcow2 header naming a host file as backing file.
+        subprocess.run(["qemu-img", "create", "-q", "-f", "qcow2", "-b", secret, "-F", "raw", hdr, "64M"],
+                       check=True)
+        with open(hdr, "rb") as f, open(disk, "r+b") as d:
+            d.write(f.read())
+        r2 = boot_on_disk(launcher, disk, {"state/vm/disk.format": record.encode()} if record else None)
+        tl.check("qvm-tiny-guest: disk vda 8192 sectors" in r2.out and "131072 sectors" not in r2.out,
+                 "second start: still raw, the backing file named by the guest is not opened")
+
+
 def main():
     launcher = sys.argv[1]
-    for case in (case_ssh_ready_console_and_acpi_stop, case_cloud_init_mark, case_ignores_acpi):
+    for case in (case_ssh_ready_console_and_acpi_stop, case_cloud_init_mark, case_ignores_acpi,
+                 case_guest_written_qcow2_header_stays_raw):
         print(f"# {case.__name__}", flush=True)
         case(launcher)
     sys.exit(1 if tl.failures else 0)

@@ -111,6 +111,18 @@ def case_ready_and_obeyed_stop(launcher):
     check(left == [], f"no sockets left in the runtime dir ({left})")
 
 
+def case_qmp_hangup_before_stop(launcher):
+    """L2: QMP closed before the stop: no SIGPIPE death; the launcher reconnects and the guest gets ACPI."""
+    r = Run(launcher, BASE.format(ready="started", stop="30s"), "hangup")
+    check(r.wait_for("READY=1"), "hangup: ready")
+    time.sleep(1)
+    r.proc.send_signal(signal.SIGTERM)
+    code, left = r.finish()
+    check(code == 0, f"QMP gone before SIGTERM: still exits 0, not killed by SIGPIPE (got {code})")
+    check("fake guest: powering off" in r.out, "the guest got the ACPI power button over a new QMP connection")
+    check(left == [], f"no sockets left in the runtime dir ({left})")
+
+
 def case_ignored_acpi(launcher):
     r = Run(launcher, BASE.format(ready="started", stop="2s"), "ignore-acpi")
     check(r.wait_for("READY=1"), "ignore-acpi guest becomes ready")
@@ -163,7 +175,7 @@ def case_not_ready_in_time(launcher):
 
 def main():
     launcher = sys.argv[1]
-    for case in (case_ready_and_obeyed_stop, case_ignored_acpi, case_crash, case_fail_to_start,
+    for case in (case_ready_and_obeyed_stop, case_qmp_hangup_before_stop, case_ignored_acpi, case_crash, case_fail_to_start,
                  case_cloud_init_mark, case_not_ready_in_time):
         print(f"# {case.__name__}", flush=True)
         case(launcher)

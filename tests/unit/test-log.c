@@ -1,4 +1,4 @@
-/* test-log.c - unit tests of log_msg(): a message with newlines stays one record */
+/* test-log.c - unit tests of log_msg(): a message with newlines stays one record; %m names the error passed in */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+#include <errno.h>
 
 #include "log.h"
 
@@ -44,10 +45,40 @@ static void test_newline_cannot_forge_a_record(void **state)
 	assert_string_equal(out, "qvm: a\\x0ab\n");
 }
 
+/* log_error_errno(E, "%m") names E even when errno holds another error, returns -E and keeps errno. */
+static void test_errno_argument_names_m(void **state)
+{
+	FILE *tmp = tmpfile();
+	int saved = dup(STDERR_FILENO), r;
+	char out[512];
+	size_t n;
+
+	unsetenv("JOURNAL_STREAM");
+	fflush(stderr);
+	dup2(fileno(tmp), STDERR_FILENO);
+	errno = ENOENT;
+	r = log_error_errno(-EBADMSG, "netlink: %m");
+	assert_int_equal(errno, ENOENT);
+	assert_int_equal(r, -EBADMSG);
+	r = log_error_errno(EINVAL, "plain %s", "message");
+	assert_int_equal(r, -EINVAL);
+	fflush(stderr);
+	dup2(saved, STDERR_FILENO);
+	close(saved);
+	rewind(tmp);
+	n = fread(out, 1, sizeof(out) - 1, tmp);
+	out[n] = '\0';
+	fclose(tmp);
+	assert_non_null(strstr(out, strerror(EBADMSG)));
+	assert_null(strstr(out, strerror(ENOENT)));
+	assert_non_null(strstr(out, "qvm: plain message\n"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_newline_cannot_forge_a_record),
+		cmocka_unit_test(test_errno_argument_names_m),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
