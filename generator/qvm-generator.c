@@ -41,6 +41,9 @@ static struct vm_config *generate_one(const char *dest, const char *dir, const c
 			  r == -EINVAL ? "invalid configuration" : strerror(-r));
 		return NULL;
 	}
+	diag_list_clear(&diags);
+	if (crosscheck_secrets(c, &diags) > 0)
+		log_diags(LOG_WARNING, &diags, NULL);
 	r = unitgen_write_vm(dest, c, paths);
 	if (r < 0)
 		log_error_errno(r, "%s: failed to write units for VM %s: %m", c->path, name);

@@ -74,6 +74,18 @@ static int check_add(struct check *k, struct vm_config *c, bool report)
 	return 0;
 }
 
+/* Print the warnings about @c's password hash being readable by others (L5). Return: how many. */
+static unsigned report_secrets(const struct vm_config *c)
+{
+	_cleanup_diag_list_ struct diag_list warnings = { 0 };
+
+	if (crosscheck_secrets(c, &warnings) <= 0)
+		return 0;
+	for (size_t i = 0; i < warnings.n; i++)
+		printf("%s: warning: %s\n", warnings.items[i].path, warnings.items[i].message);
+	return (unsigned)warnings.n;
+}
+
 /* Load and check one VM: @dir + @name, or the file @path. */
 static int check_one(struct check *k, const char *dir, const char *name, const char *path)
 {
@@ -99,7 +111,7 @@ static int check_one(struct check *k, const char *dir, const char *name, const c
 			printf("%s: %s\n", path ? path : p, strerror(-r));
 		return strv_contains(k->known, name) ? 0 : strv_push(&k->known, name);
 	}
-	k->warnings += (unsigned)diags.n;
+	k->warnings += (unsigned)diags.n + report_secrets(c);
 	return check_add(k, c, true);
 }
 
@@ -192,7 +204,7 @@ static void check_dir_loaded(struct check *k)
 		if (r < 0)
 			k->errors += diags.n ? (unsigned)diags.n : 1;
 		else
-			k->warnings += (unsigned)diags.n;
+			k->warnings += (unsigned)diags.n + report_secrets(c);
 		config_free(c);
 	}
 }

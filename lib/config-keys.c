@@ -354,7 +354,16 @@ static const struct key_def key_table[] = {
 		.doc =
 		  "(string) crypt(3) hash of the user's password, as made by\n"
 		  ".BR \"mkpasswd -m sha-512\" .\n"
-		  "Default: password login locked."),
+		  "Default: password login locked. The INI is world-readable (every VM's own\n"
+		  "user must read it), so a hash here can be read by every local user and is\n"
+		  "warned about; prefer\n"
+		  ".BR password-hash-file ."),
+	ROW_PATH("cloud-init", "password-hash-file", vm_config, ci_password_hash_file,
+		.doc =
+		  "(path) A file holding the crypt(3) hash on one line, read by systemd on the\n"
+		  "VM's behalf (LoadCredential=), so it may be mode 0600, owned by root.\n"
+		  "Excludes\n"
+		  ".BR password-hash ."),
 	ROW_BOOL("cloud-init", "sudo", vm_config, ci_sudo, .def = "yes",
 		.doc =
 		  "(boolean, default yes) Give the user passwordless sudo."),

@@ -287,8 +287,11 @@ static void validate_cloud_init(struct parse_state *st)
 	if (c->ci_hostname && !hostname_valid(c->ci_hostname))
 		PROBLEM_AT(st, where(st, "cloud-init", "hostname"),
 			   "invalid hostname '%s': use letters, digits, '-' and '.'", c->ci_hostname);
+	if (c->ci_password_hash && c->ci_password_hash_file)
+		PROBLEM_AT(st, where(st, "cloud-init", "password-hash-file"),
+			   "password-hash and password-hash-file exclude each other: choose one");
 	if (c->ci_user_data && (c->ci_user || c->ci_ssh_authorized_keys || c->ci_ssh_authorized_keys_files ||
-				c->ci_password_hash || c->ci_packages || c->ci_timezone))
+				c->ci_password_hash || c->ci_password_hash_file || c->ci_packages || c->ci_timezone))
 		PROBLEM_AT(st, where(st, "cloud-init", "user-data"),
 			   "user-data is used verbatim, so user, ssh keys, password-hash, packages and timezone cannot be added to it; put them in your user-data file");
 	STRV_FOREACH(f, c->ci_ssh_authorized_keys_files)

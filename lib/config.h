@@ -104,6 +104,7 @@ struct vm_config {
 	char **ci_ssh_authorized_keys;
 	char **ci_ssh_authorized_keys_files;
 	char *ci_password_hash;
+	char *ci_password_hash_file;   /* the hash, read through LoadCredential= */
 	bool ci_sudo;
 	char **ci_packages;
 	char *ci_timezone;

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "macro.h"
 #include "strv.h"
@@ -223,4 +224,27 @@ int crosscheck_references(const struct crosscheck_set *set, struct diag_list *er
 			}
 	}
 	return found;
+}
+
+int crosscheck_secrets(const struct vm_config *c, struct diag_list *warnings)
+{
+	struct stat st;
+	int n = 0;
+
+	if (c->ci_password_hash && stat(c->path, &st) == 0 && (st.st_mode & S_IROTH)) {
+		if (diag_add(warnings, c->path, 0,
+			     "password-hash is in a world-readable file (mode %04o): every local user and every VM can "
+			     "read it; move it to password-hash-file = /etc/qvm/%s.password (mode 0600, root)",
+			     (unsigned)(st.st_mode & 07777), c->name) < 0)
+			return -ENOMEM;
+		n++;
+	}
+	if (c->ci_password_hash_file && stat(c->ci_password_hash_file, &st) == 0 && (st.st_mode & 0077)) {
+		if (diag_add(warnings, c->path, 0,
+			     "password-hash-file = %s is readable by others (mode %04o): make it 0600, owned by root",
+			     c->ci_password_hash_file, (unsigned)(st.st_mode & 07777)) < 0)
+			return -ENOMEM;
+		n++;
+	}
+	return n;
 }

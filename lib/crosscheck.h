@@ -63,3 +63,10 @@ int crosscheck_references(const struct crosscheck_set *set, struct diag_list *er
  * Return: @buf holding the VM name, or NULL when @ref names another unit
  */
 char *vm_ref_name(const char *ref, char buf[static 256]);
+
+/**
+ * crosscheck_secrets() - warn when @c's password hash can be read by other users:
+ * password-hash in a world-readable INI, or a password-hash-file open to group or others
+ * Return: number of warnings appended to @warnings, or -ENOMEM
+ */
+int crosscheck_secrets(const struct vm_config *c, struct diag_list *warnings);

@@ -106,6 +106,7 @@ static int put_credentials(FILE *f, const struct vm_config *c)
 		{ CRED_USER_DATA, c->ci_user_data },
 		{ CRED_VENDOR_DATA, c->ci_vendor_data },
 		{ CRED_NETWORK_CONFIG, c->ci_network_config },
+		{ CRED_PASSWORD_HASH, c->ci_password_hash_file },
 	};
 	size_t i = 0;
 	int r = 0;

@@ -118,6 +118,22 @@ class CheckTest(QvmTest):
         self.assertEqual(r.returncode, 0, r.stdout)
         self.assertIn("warning: after = ghost", r.stdout)
 
+    def test_password_hash_readable(self):
+        """L5: a password hash that other users can read is warned about."""
+        ci = "[cloud-init]\nuser = dev\n"
+        os.chmod(self.write("a.ini", BOOT + ci + "password-hash = $6$salt$hash\n"), 0o644)
+        secret = self.write("b.password", "$6$salt$hash\n")
+        os.chmod(secret, 0o644)
+        self.write("b.ini", BOOT + ci + f"password-hash-file = {secret}\n")
+        r = self.qvm("check")
+        self.assertEqual(r.returncode, 0, r.stdout)
+        self.assertIn("a.ini: warning: password-hash is in a world-readable file (mode 0644)", r.stdout)
+        self.assertIn(f"b.ini: warning: password-hash-file = {secret} is readable by others", r.stdout)
+        os.chmod(secret, 0o600)
+        r = self.qvm("check", "b")
+        self.assertEqual(r.returncode, 0, r.stdout)
+        self.assertIn("0 warnings", r.stdout)
+
     def test_generator_diagnostics(self):
         self.write("a.ini", "[vm]\nmemroy = 1G\n" + BOOT)
         r = self.qvm("check", "a")
