@@ -288,14 +288,18 @@ static const struct key_def key_table[] = {
 		  "discards it on purpose. A downloaded image goes to\n"
 		  ".I .NAME.partial\n"
 		  "in the cache, is resumed with a Range request after an interruption, is\n"
-		  "verified as a whole, and only then renamed into place (mode 0444) next to a\n"
-		  ".I .verified\n"
-		  "record of its checksum, size, mtime and inode. Later starts compare that\n"
-		  "record with the file instead of hashing it again, so a warm start reads\n"
-		  "nothing and transfers nothing;\n"
+		  "verified as a whole, and only then renamed into place (mode 0444) under its\n"
+		  "checksum,\n"
+		  ".IR ALGO-HEX-FILE .\n"
+		  "A cached base is never rewritten: a warm start reads nothing and transfers\n"
+		  "nothing, and\n"
 		  ".B qvm image refresh NAME\n"
-		  "downloads and verifies it again (and re-reads\n"
-		  ".BR checksums )."),
+		  "re-reads\n"
+		  ".B checksums\n"
+		  "and stores a new version as a new file that only new overlays (and\n"
+		  ".BR \"qvm reset\" )\n"
+		  "use; existing disks keep their base. See\n"
+		  ".BR qvm-security (7)."),
 	ROW_PATH("image", "disk", vm_config, image_disk,
 		.doc =
 		  "(path) An existing writable disk image used directly, instead of\n"
@@ -524,8 +528,10 @@ static const struct key_def key_table[] = {
 		  ".B unix\n"
 		  "for the socket\n"
 		  ".IR /run/qvm/NAME/gdb.sock ,\n"
-		  "which QEMU makes with the qvm user's umask (0022: only root and qvm can\n"
-		  "connect). Other addresses are an error; reach a remote stub through\n"
+		  "in the VM's 0700 runtime directory: only root can connect. A loopback TCP\n"
+		  "port is open to every local user; prefer\n"
+		  ".BR unix .\n"
+		  "Other addresses are an error; reach a remote stub through\n"
 		  ".BR \"ssh -L\" ."),
 	ROW_BOOL("qemu", "gdb-wait", vm_config, qemu_gdb_wait, .def = "no",
 		.doc =
