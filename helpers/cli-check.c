@@ -86,6 +86,16 @@ static unsigned report_secrets(const struct vm_config *c)
 	return (unsigned)warnings.n;
 }
 
+/* The checks that need this host: shared directories exist. Return: errors found. */
+static unsigned check_host(const struct vm_config *c)
+{
+	_cleanup_diag_list_ struct diag_list diags = { 0 };
+	int n = config_check_shares_on_host(c, &diags);
+
+	diag_print(&diags, stdout, "");
+	return n > 0 ? (unsigned)n : 0;
+}
+
 /* Load and check one VM: @dir + @name, or the file @path. */
 static int check_one(struct check *k, const char *dir, const char *name, const char *path)
 {
@@ -112,6 +122,7 @@ static int check_one(struct check *k, const char *dir, const char *name, const c
 		return strv_contains(k->known, name) ? 0 : strv_push(&k->known, name);
 	}
 	k->warnings += (unsigned)diags.n + report_secrets(c);
+	k->errors += check_host(c);
 	return check_add(k, c, true);
 }
 
@@ -205,6 +216,8 @@ static void check_dir_loaded(struct check *k)
 			k->errors += diags.n ? (unsigned)diags.n : 1;
 		else
 			k->warnings += (unsigned)diags.n + report_secrets(c);
+		if (r >= 0)
+			k->errors += check_host(c);
 		config_free(c);
 	}
 }
@@ -233,10 +246,11 @@ static void help(void)
 	       "Check VM configs with the generator's diagnostics (path:line: message), and\n"
 	       "across VMs: host ports forwarded twice, ordering cycles through after= and\n"
 	       "requires=, and names of VMs that do not exist (an error in requires=, a\n"
-	       "warning in after=). Without operands every VM in /etc/qvm ($QVM_CONFIG_DIR)\n"
-	       "is checked. An operand with a '/' or ending in .ini is a file anywhere (for\n"
-	       "example in a config repository); the other VMs in its directory are read as\n"
-	       "context for the checks across VMs.\n\n"
+	       "warning in after=); and on this host, that every [share:NAME] path is a\n"
+	       "directory. Without operands every VM in /etc/qvm ($QVM_CONFIG_DIR) is checked.\n"
+	       "An operand with a '/' or ending in .ini is a file anywhere (for example in a\n"
+	       "config repository); the other VMs in its directory are read as context for\n"
+	       "the checks across VMs.\n\n"
 	       "Exit status: 0 no errors (warnings allowed), 1 errors found, 2 a NAME or FILE\n"
 	       "does not exist or bad usage.\n\n"
 	       "  -q, --quiet   no summary line\n"

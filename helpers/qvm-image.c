@@ -432,6 +432,30 @@ static int grant_file(const char *path, uid_t uid, gid_t gid)
 }
 
 /*
+ * The virtiofs sockets qvm-virtiofsd@NAME.service made before this unit's uid
+ * existed: to that uid, so that QEMU can connect (never through a symlink).
+ */
+static int grant_share_sockets(const struct vm_config *c, uid_t uid, gid_t gid)
+{
+	struct vm_paths paths;
+	char path[4096];
+
+	if (vm_paths_get(c, &paths) < 0)
+		return -ENAMETOOLONG;
+	for (size_t i = 0; i < c->n_shares; i++) {
+		struct stat st;
+
+		if (c->shares[i].mode != SHARE_VIRTIOFS || vm_share_socket(&paths, c->shares[i].name, path) < 0)
+			continue;
+		if (lstat(path, &st) < 0 || !S_ISSOCK(st.st_mode))
+			continue; /* qvm-launch reports a missing socket */
+		if (lchown(path, uid, gid) < 0)
+			return log_error_errno(errno, "cannot give %s to the VM's user: %m", path);
+	}
+	return 0;
+}
+
+/*
  * As root (ExecStartPre=+): hand the disks that live outside the state directory
  * (disk =, [disk:*] path =) to the VM's own uid, the owner systemd gave
  * $STATE_DIRECTORY. Missing [disk:*] files are created first. Only paths from
@@ -452,6 +476,9 @@ static int grant(const struct vm_config *c)
 		if (r < 0)
 			return log_error_errno(r, "%s: disk = %s: %m", c->path, c->image_disk);
 	}
+	r = grant_share_sockets(c, st.st_uid, st.st_gid);
+	if (r < 0)
+		return r;
 	for (size_t i = 0; i < c->n_disks; i++) {
 		const struct disk_config *d = &c->disks[i];
 

@@ -249,6 +249,37 @@ static void user_entry(struct doc *d, const struct vm_config *c, char *const *ke
 	seq_end(d);
 }
 
+/* The fstab options of share @s in the guest. */
+static const char *share_mount_options(const struct share_config *s)
+{
+	if (s->mode == SHARE_9P)
+		return s->readonly ? "trans=virtio,version=9p2000.L,msize=262144,ro,nofail"
+				   : "trans=virtio,version=9p2000.L,msize=262144,nofail";
+	return s->readonly ? "ro,nofail" : "defaults,nofail";
+}
+
+/* "mounts:" with one fstab entry per [share:NAME]: tag, mount point, type, options. */
+static void share_mounts(struct doc *d, const struct vm_config *c)
+{
+	if (c->n_shares == 0)
+		return;
+	scalar(d, "mounts");
+	seq_start(d);
+	for (size_t i = 0; i < c->n_shares; i++) {
+		const struct share_config *s = &c->shares[i];
+
+		seq_start(d);
+		scalar(d, s->name);
+		scalar(d, s->mount);
+		scalar(d, s->mode == SHARE_9P ? "9p" : "virtiofs");
+		scalar(d, share_mount_options(s));
+		scalar(d, "0");
+		scalar(d, "0");
+		seq_end(d);
+	}
+	seq_end(d);
+}
+
 int cloudinit_user_data(const struct vm_config *c, char *const *file_keys, char **ret)
 {
 	_cleanup_strv_free_ char **keys = all_keys(c, file_keys);
@@ -296,6 +327,7 @@ int cloudinit_user_data(const struct vm_config *c, char *const *file_keys, char 
 	}
 	if (c->ci_packages && c->ci_packages[0])
 		pair_list(&d, "packages", c->ci_packages);
+	share_mounts(&d, c);
 	map_end(&d);
 	return doc_end(&d, ret);
 }

@@ -60,6 +60,9 @@ char *config_strip(char *s);
 /* The index of @k in the key table. */
 size_t config_key_index(const struct key_def *k);
 
+/* Does section kind @kind come in named instances ([disk:NAME], [share:NAME])? */
+bool config_is_instance_kind(const char *kind);
+
 /* Check a section header's name; reports and returns false when it is bad. */
 bool config_check_section_name(struct parse_state *st, const char *name);
 

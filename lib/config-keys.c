@@ -43,6 +43,8 @@ DEFINE_STRING_TABLE(disk_bus, enum disk_bus, _DISK_BUS_MAX,
 		    [DISK_BUS_SATA] = "sata", [DISK_BUS_IDE] = "ide", [DISK_BUS_SD] = "sd")
 DEFINE_STRING_TABLE(forward_proto, enum forward_proto, _FORWARD_PROTO_MAX,
 		    [FORWARD_TCP] = "tcp", [FORWARD_UDP] = "udp")
+DEFINE_STRING_TABLE(share_mode, enum share_mode, _SHARE_MODE_MAX,
+		    [SHARE_VIRTIOFS] = "virtiofs", [SHARE_9P] = "9p")
 
 /* The parser stores enum values through an int pointer. */
 _Static_assert(sizeof(enum accel) == sizeof(int), "enums must be int-sized");
@@ -341,6 +343,40 @@ static const struct key_def key_table[] = {
 		  ".BR \"qemu-img create -f qcow2 PATH 50G\" ,\n"
 		  "owned by the user qvm)."),
 
+	/* [share:NAME] */
+	ROW_PATH("share", "path", share_config, path,
+		.doc =
+		  "(path, required) The host directory, in canonical form (no ., .., // or\n"
+		  "trailing /), not / itself. The guest reaches this tree and nothing above it:\n"
+		  "a symlink in the share that points to /etc, or a path with .., is resolved by\n"
+		  "the guest in its own file system, never on the host."),
+	ROW_PATH("share", "mount", share_config, mount,
+		.doc =
+		  "(path; default /mnt/NAME) Where the generated seed mounts the share in the\n"
+		  "guest; no blanks or backslashes."),
+	ROW_BOOL("share", "readonly", share_config, readonly, .def = "no",
+		.doc =
+		  "(boolean; default no) The host side binds the directory read-only, and the\n"
+		  "guest mounts it with\n"
+		  ".BR ro :\n"
+		  "writes in the guest fail with EROFS."),
+	ROW_ENUM("share", "mode", share_config, mode, share_mode, .def = "virtiofs",
+		.doc =
+		  "(enum: virtiofs, 9p; default virtiofs)\n"
+		  ".B virtiofs\n"
+		  "runs one virtiofsd per share (below);\n"
+		  ".B 9p\n"
+		  "uses QEMU's own 9p server, for guest kernels without virtiofs (Debian's\n"
+		  "cloud kernels have virtiofs but no 9p)."),
+	ROW_INT("share", "guest-uid", share_config, guest_uid, .def = "1000", .min = 0, .max = 65533,
+		.doc =
+		  "(integer 0..65533; default 1000) virtiofs: the guest user that acts as the\n"
+		  "directory's owner. cloud-init gives the first user it creates uid 1000."),
+	ROW_INT("share", "guest-gid", share_config, guest_gid, .def = "1000", .min = 0, .max = 65533,
+		.doc =
+		  "(integer 0..65533; default 1000) virtiofs: the guest group that acts as the\n"
+		  "directory's group."),
+
 	/* [cloud-init] */
 	ROW_STRING("cloud-init", "hostname", vm_config, ci_hostname,
 		.doc =
@@ -559,7 +595,7 @@ static const struct key_def key_table[] = {
 };
 
 static const char *const known_sections[] = {
-	"vm", "image", "disk", "cloud-init", "network", "boot", "qemu", NULL
+	"vm", "image", "disk", "share", "cloud-init", "network", "boot", "qemu", NULL
 };
 
 const struct key_def *config_keys(size_t *n)

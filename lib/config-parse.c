@@ -50,15 +50,24 @@ bool config_name_valid(const char *s, size_t max)
 	return true;
 }
 
-/* The section part of "disk:NAME" → "disk"; other names unchanged. */
+/* The section part of "disk:NAME" → "disk", "share:NAME" → "share"; other names unchanged. */
 static const char *section_kind(const char *section, const char **instance)
 {
 	if (strncmp(section, "disk:", 5) == 0) {
 		*instance = section + 5;
 		return "disk";
 	}
+	if (strncmp(section, "share:", 6) == 0) {
+		*instance = section + 6;
+		return "share";
+	}
 	*instance = NULL;
 	return section;
+}
+
+bool config_is_instance_kind(const char *kind)
+{
+	return strcmp(kind, "disk") == 0 || strcmp(kind, "share") == 0;
 }
 
 /* Suggestions are offered up to this edit distance (exclusive): 1 or 2 typos by length. */
@@ -93,16 +102,18 @@ bool config_check_section_name(struct parse_state *st, const char *name)
 
 	kind = section_kind(name, &instance);
 	if (instance) {
-		if (!config_name_valid(instance, 32)) {
+		size_t max = strcmp(kind, "share") == 0 ? QVM_SHARE_NAME_MAX : 32;
+
+		if (!config_name_valid(instance, max)) {
 			PROBLEM(st, st->line,
-				"invalid disk name '%s' in [%s]: use letters, digits, '_', '.' and '-', at most 32 characters",
-				instance, name);
+				"invalid %s name '%s' in [%s]: use letters, digits, '_', '.' and '-', at most %zu characters",
+				kind, instance, name, max);
 			return false;
 		}
 		return true;
 	}
-	if (strcmp(kind, "disk") == 0) {
-		PROBLEM(st, st->line, "section [disk] needs a name, for example [disk:data]");
+	if (config_is_instance_kind(kind)) {
+		PROBLEM(st, st->line, "section [%s] needs a name, for example [%s:data]", kind, kind);
 		return false;
 	}
 	for (size_t i = 0; config_sections()[i]; i++)
@@ -113,9 +124,28 @@ bool config_check_section_name(struct parse_state *st, const char *name)
 		PROBLEM(st, st->line, "unknown section [%s]; did you mean [%s]?", name, hint);
 	else
 		PROBLEM(st, st->line,
-			"unknown section [%s]; known sections: [vm], [image], [disk:NAME], [cloud-init], [network], [boot], [qemu]",
+			"unknown section [%s]; known sections: [vm], [image], [disk:NAME], [share:NAME], [cloud-init], [network], [boot], [qemu]",
 			name);
 	return false;
+}
+
+static struct share_config *get_share(struct parse_state *st, const char *name);
+
+/* A [share:NAME] header: the share exists from here on; a second header in one file repeats its tag. */
+static void note_share(struct parse_state *st, const char *name)
+{
+	struct vm_config *c = st->config;
+
+	for (size_t i = 0; i < c->n_shares; i++)
+		if (strcmp(c->shares[i].name, name) == 0) {
+			if (strcmp(c->shares[i].file, st->path) == 0)
+				PROBLEM(st, st->line,
+					"share tag '%s' is repeated: [share:%s] is already on line %u; give each share one section with a name of its own",
+					name, name, c->shares[i].line);
+			return;
+		}
+	if (!get_share(st, name))
+		st->oom = -ENOMEM;
 }
 
 /* Remember where a known section was opened; [cloud-init] alone asks for a seed. */
@@ -123,6 +153,9 @@ void config_note_section(struct parse_state *st, const char *name)
 {
 	const char *instance;
 	const char *kind = section_kind(name, &instance);
+
+	if (instance && strcmp(kind, "share") == 0)
+		note_share(st, instance);
 
 	for (size_t i = 0; config_sections()[i]; i++)
 		if (strcmp(kind, config_sections()[i]) == 0 && !st->section_where[i].line)
@@ -199,6 +232,28 @@ static struct disk_config *get_disk(struct parse_state *st, const char *name)
 	return d;
 }
 
+/* The share_config for [share:@name], created with defaults if new. */
+static struct share_config *get_share(struct parse_state *st, const char *name)
+{
+	struct vm_config *c = st->config;
+	struct share_config *grown, *s;
+
+	for (size_t i = 0; i < c->n_shares; i++)
+		if (strcmp(c->shares[i].name, name) == 0)
+			return &c->shares[i];
+	grown = realloc(c->shares, (c->n_shares + 1) * sizeof(*grown));
+	if (!grown)
+		return NULL;
+	c->shares = grown;
+	s = &grown[c->n_shares];
+	*s = (struct share_config){ .name = strdup(name), .line = st->line, .file = strdup(st->path) };
+	if (!s->name || !s->file)
+		return NULL;
+	c->n_shares++;
+	config_apply_defaults(st, "share", s);
+	return s;
+}
+
 /* Remember a scalar assignment; report it if the same file set it before. */
 static bool check_duplicate(struct parse_state *st, const char *section, const struct key_def *k)
 {
@@ -267,7 +322,7 @@ int config_handle_key(void *user, const char *section, const char *key, const ch
 	if (k->type != KEY_LIST && !check_duplicate(st, section, k))
 		return 1;
 	if (instance) {
-		base = get_disk(st, instance);
+		base = strcmp(kind, "share") == 0 ? (void *)get_share(st, instance) : (void *)get_disk(st, instance);
 		if (!base)
 			return st->oom = -ENOMEM, 1;
 	}

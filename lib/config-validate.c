@@ -365,6 +365,64 @@ static void validate_network(struct parse_state *st)
 }
 
 /* Fill in defaults that depend on other keys or on the host. */
+/* Is @inner the same directory as @outer or below it (both canonical)? */
+static bool path_within(const char *inner, const char *outer)
+{
+	size_t n = strlen(outer);
+
+	return strncmp(inner, outer, n) == 0 && (inner[n] == '\0' || inner[n] == '/');
+}
+
+/* Does @s hold a control character (which no unit file, fstab or argv should carry)? */
+static bool has_control(const char *s)
+{
+	for (; *s; s++)
+		if ((unsigned char)*s < 0x20 || *s == 0x7f)
+			return true;
+	return false;
+}
+
+/* Check one [share:NAME] alone (KEY_PATH already wants canonical absolute paths). */
+static void validate_share(struct parse_state *st, const struct share_config *s)
+{
+	struct location at = { s->file, s->line };
+
+	if (!s->path) {
+		PROBLEM_AT(st, at, "[share:%s] needs path = the host directory to share", s->name);
+		return;
+	}
+	if (strcmp(s->path, "/") == 0 || has_control(s->path))
+		PROBLEM_AT(st, at, "[share:%s] path '%s': expected a directory below /, without control characters",
+			   s->name, s->path);
+	if (strcmp(s->mount, "/") == 0 || strpbrk(s->mount, " \t\\") || has_control(s->mount))
+		PROBLEM_AT(st, at, "[share:%s] mount '%s': expected a guest directory below / without blanks or '\\'",
+			   s->name, s->mount);
+}
+
+/* Check every [share:NAME], and the shares against each other: no nesting, no shared mount point. */
+static void validate_shares(struct parse_state *st)
+{
+	struct vm_config *c = st->config;
+
+	for (size_t i = 0; i < c->n_shares; i++) {
+		const struct share_config *s = &c->shares[i];
+		struct location at = { s->file, s->line };
+
+		validate_share(st, s);
+		for (size_t j = 0; j < i && s->path; j++) {
+			const struct share_config *o = &c->shares[j];
+
+			if (o->path && (path_within(s->path, o->path) || path_within(o->path, s->path)))
+				PROBLEM_AT(st, at,
+					   "[share:%s] path %s is nested with [share:%s] path %s: share the outer directory once",
+					   s->name, s->path, o->name, o->path);
+			if (strcmp(s->mount, o->mount) == 0)
+				PROBLEM_AT(st, at, "[share:%s] mounts at %s like [share:%s]: give each share its own mount",
+					   s->name, s->mount, o->name);
+		}
+	}
+}
+
 int config_apply_dynamic_defaults(struct parse_state *st)
 {
 	struct vm_config *c = st->config;
@@ -377,6 +435,9 @@ int config_apply_dynamic_defaults(struct parse_state *st)
 		return -ENOMEM;
 	if (c->has_cloud_init && !c->ci_hostname && !(c->ci_hostname = strdup(c->name)))
 		return -ENOMEM;
+	for (size_t i = 0; i < c->n_shares; i++)
+		if (!c->shares[i].mount && asprintf(&c->shares[i].mount, "/mnt/%s", c->shares[i].name) < 0)
+			return -ENOMEM;
 	if (!st->key_where[config_key_index(config_find_key("vm", "ready"))].line)
 		c->ready = config_ssh_endpoint(c, host, &port) ? READY_SSH : READY_STARTED;
 	return 0;
@@ -387,6 +448,7 @@ void config_validate(struct parse_state *st)
 {
 	validate_vm(st);
 	validate_storage(st);
+	validate_shares(st);
 	validate_cloud_init(st);
 	validate_network(st);
 	validate_devices(st);

@@ -4,7 +4,9 @@
 #include <dirent.h>
 #include <errno.h>
 #include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "strv.h"
 
@@ -52,7 +54,7 @@ static struct vm_config *config_new(struct parse_state *st, const char *name, co
 	if (!c->name || !c->path)
 		return config_free(c);
 	for (size_t i = 0; config_sections()[i]; i++)
-		if (strcmp(config_sections()[i], "disk") != 0)
+		if (!config_is_instance_kind(config_sections()[i]))
 			config_apply_defaults(st, config_sections()[i], c);
 	return c;
 }
@@ -198,7 +200,7 @@ struct vm_config *config_free(struct vm_config *c)
 	const struct key_def *keys = config_keys(&n);
 
 	for (size_t i = 0; i < n; i++)
-		if (strcmp(keys[i].section, "disk") != 0)
+		if (!config_is_instance_kind(keys[i].section))
 			config_field_clear(&keys[i], (char *)c + keys[i].offset);
 	for (size_t d = 0; d < c->n_disks; d++) {
 		for (size_t i = 0; i < n; i++)
@@ -208,6 +210,14 @@ struct vm_config *config_free(struct vm_config *c)
 		free(c->disks[d].file);
 	}
 	free(c->disks);
+	for (size_t d = 0; d < c->n_shares; d++) {
+		for (size_t i = 0; i < n; i++)
+			if (strcmp(keys[i].section, "share") == 0)
+				config_field_clear(&keys[i], (char *)&c->shares[d] + keys[i].offset);
+		free(c->shares[d].name);
+		free(c->shares[d].file);
+	}
+	free(c->shares);
 	free(c->name);
 	free(c->path);
 	free(c);
@@ -218,6 +228,37 @@ struct vm_config *config_free(struct vm_config *c)
 bool config_uses_image(const struct vm_config *c)
 {
 	return c->image_source || c->image_disk || c->n_disks > 0 || config_blank_disk(c);
+}
+
+bool config_has_share_mode(const struct vm_config *c, enum share_mode mode)
+{
+	for (size_t i = 0; i < c->n_shares; i++)
+		if (c->shares[i].mode == mode)
+			return true;
+	return false;
+}
+
+int config_check_shares_on_host(const struct vm_config *c, struct diag_list *diags)
+{
+	int found = 0;
+
+	for (size_t i = 0; i < c->n_shares; i++) {
+		const struct share_config *s = &c->shares[i];
+		struct stat sb;
+
+		if (!s->path)
+			continue;
+		if (stat(s->path, &sb) < 0) {
+			found++;
+			diag_add(diags, s->file, s->line, "[share:%s] path %s: %s", s->name, s->path,
+				 errno == ENOENT ? "no such directory on this host" : strerror(errno));
+		} else if (!S_ISDIR(sb.st_mode)) {
+			found++;
+			diag_add(diags, s->file, s->line, "[share:%s] path %s is not a directory: share a directory",
+				 s->name, s->path);
+		}
+	}
+	return found;
 }
 
 bool config_blank_disk(const struct vm_config *c)

@@ -31,6 +31,7 @@ enum restart_policy { RESTART_NO, RESTART_ON_FAILURE, RESTART_ALWAYS, _RESTART_P
 enum display { DISPLAY_NONE, DISPLAY_VNC, _DISPLAY_MAX };
 enum disk_bus { DISK_BUS_AUTO, DISK_BUS_VIRTIO, DISK_BUS_SCSI, DISK_BUS_SATA, DISK_BUS_IDE, DISK_BUS_SD, _DISK_BUS_MAX };
 enum forward_proto { FORWARD_TCP, FORWARD_UDP, _FORWARD_PROTO_MAX };
+enum share_mode { SHARE_VIRTIOFS, SHARE_9P, _SHARE_MODE_MAX };
 
 DECLARE_STRING_TABLE(accel, enum accel);
 DECLARE_STRING_TABLE(firmware, enum firmware);
@@ -42,6 +43,10 @@ DECLARE_STRING_TABLE(restart_policy, enum restart_policy);
 DECLARE_STRING_TABLE(display, enum display);
 DECLARE_STRING_TABLE(disk_bus, enum disk_bus);
 DECLARE_STRING_TABLE(forward_proto, enum forward_proto);
+DECLARE_STRING_TABLE(share_mode, enum share_mode);
+
+/* Longest share name: the 9p mount tag holds 31 bytes (virtiofs tags 36). */
+#define QVM_SHARE_NAME_MAX 31
 
 /* One [disk:NAME] section: an extra data disk. */
 struct disk_config {
@@ -49,6 +54,18 @@ struct disk_config {
 	uint64_t size;   /* bytes; 0 = not given */
 	enum disk_format format;
 	char *path;      /* existing or wanted location; NULL = in the state dir */
+	unsigned line;   /* line of the section header, for diagnostics */
+	char *file;      /* file that declared the section */
+};
+
+/* One [share:NAME] section: a host directory shared with the guest; NAME is the mount tag. */
+struct share_config {
+	char *name;
+	char *path;      /* host directory */
+	char *mount;     /* guest mount point; default /mnt/NAME */
+	bool readonly;
+	enum share_mode mode;
+	int64_t guest_uid, guest_gid; /* virtiofs: the guest ids that act as the directory's host owner */
 	unsigned line;   /* line of the section header, for diagnostics */
 	char *file;      /* file that declared the section */
 };
@@ -96,6 +113,10 @@ struct vm_config {
 	/* [disk:NAME] */
 	struct disk_config *disks;
 	size_t n_disks;
+
+	/* [share:NAME] */
+	struct share_config *shares;
+	size_t n_shares;
 
 	/* [cloud-init]; has_cloud_init says whether the section is present */
 	bool has_cloud_init;
@@ -160,7 +181,7 @@ struct key_def {
 	const char *section;      /* "vm", "image", "disk" for [disk:NAME], ... */
 	const char *name;
 	enum key_type type;
-	size_t offset;            /* into struct vm_config, or struct disk_config */
+	size_t offset;            /* into struct vm_config, disk_config or share_config */
 	const char *def;          /* default, in INI syntax; NULL = none */
 	const char *const *choices;/* KEY_ENUM: accepted words, index = value */
 	int64_t min, max;         /* KEY_INT / KEY_SIZE bounds; 0,0 = unbounded */
@@ -260,6 +281,21 @@ const char *config_enum_name(const char *section, const char *key, int value);
  * Return: true with an [image] source/disk or any [disk:NAME]
  */
 bool config_uses_image(const struct vm_config *c);
+
+/**
+ * config_has_share_mode() - does VM @c have a share of @mode?
+ * Return: true or false
+ */
+bool config_has_share_mode(const struct vm_config *c, enum share_mode mode);
+
+/**
+ * config_check_shares_on_host() - the checks of [share:NAME] that need the host:
+ * each path exists and is a directory (config_load() checks only the text,
+ * since the generator must not look at the host's file systems)
+ * @diags: each problem as path:line: message, at the share's section header
+ * Return: the number of problems found
+ */
+int config_check_shares_on_host(const struct vm_config *c, struct diag_list *diags);
 
 /**
  * config_blank_disk() - is the VM's disk a blank one to install on from [boot] cdrom?

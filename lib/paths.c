@@ -66,6 +66,11 @@ int vm_disk_path(const struct vm_paths *p, const struct disk_config *d, char buf
 			disk_format_to_string(d->format));
 }
 
+int vm_share_socket(const struct vm_paths *p, const char *name, char buf[static 4096])
+{
+	return path_fmt(buf, "%s/share-%s.sock", p->runtime_dir, name);
+}
+
 unsigned name_hash(const char *s)
 {
 	unsigned h = 2166136261u;

@@ -42,6 +42,13 @@ int vm_paths_get(const struct vm_config *c, struct vm_paths *ret);
 int vm_disk_path(const struct vm_paths *p, const struct disk_config *d, char buf[static 4096]);
 
 /**
+ * vm_share_socket() - the vhost-user socket of virtiofs share @name:
+ * runtime_dir/share-NAME.sock
+ * Return: 0, or -ENAMETOOLONG
+ */
+int vm_share_socket(const struct vm_paths *p, const char *name, char buf[static 4096]);
+
+/**
  * vm_tap_name() - the tap device of VM @name: "qvm-NAME" when that fits in
  * IFNAMSIZ-1 (15) characters, else "qvm-" + the first 6 characters + "-" + 4
  * hex digits of a hash of the whole name.

@@ -327,7 +327,11 @@ static void add_machine(struct argv_builder *b, const struct vm_config *c, const
 	add(b, "-nodefaults");
 	add(b, "-no-user-config");
 	add(b, "-machine");
-	add(b, "%s", c->machine ? c->machine : a->machine);
+	/* vhost-user (virtiofsd) maps guest RAM, so it must be a shared memfd */
+	if (config_has_share_mode(c, SHARE_VIRTIOFS))
+		add(b, "%s,memory-backend=mem", c->machine ? c->machine : a->machine);
+	else
+		add(b, "%s", c->machine ? c->machine : a->machine);
 	add(b, "-accel");
 	add(b, "%s", kvm ? "kvm" : "tcg");
 	if (cpu) {
@@ -337,6 +341,10 @@ static void add_machine(struct argv_builder *b, const struct vm_config *c, const
 	add(b, "-smp");
 	add(b, "%lld", (long long)(m && m->cpus ? m->cpus : c->cpus));
 	add_memory(b, machine_memory(c, m));
+	if (config_has_share_mode(c, SHARE_VIRTIOFS)) {
+		add(b, "-object");
+		add(b, "memory-backend-memfd,id=mem,size=%llu,share=on", (unsigned long long)machine_memory(c, m));
+	}
 	add(b, "-display");
 	add(b, "none");
 	if (host->sandbox) {
@@ -509,6 +517,46 @@ static int add_disks(struct argv_builder *b, const struct vm_config *c, const ch
 			     "");
 		add(b, "-device");
 		add(b, "scsi-cd,bus=scsi0.0,drive=cdrom0,bootindex=%d", cd_first ? 0 : 1);
+	}
+	return 0;
+}
+
+/*
+ * [share:NAME]: virtiofs shares connect to their virtiofsd's socket in the
+ * runtime dir (qvm-virtiofsd@NAME.service started it); 9p shares are served by
+ * QEMU itself with security_model=mapped-xattr: host files are created as the
+ * VM's user, the guest's owner and mode live in user.virtfs.* xattrs, and
+ * nothing on the host is chowned.
+ */
+static int add_shares(struct argv_builder *b, const struct vm_config *c, const struct machine_info *m,
+		      const struct vm_paths *p, struct diag_list *diags)
+{
+	char sock[4096];
+
+	if (c->n_shares && m && !m->pci)
+		return diag_add(diags, c->path, 0, "[share:NAME] needs a PCI machine (q35, pc, virt); %s has none",
+				c->machine), -EINVAL;
+	for (size_t i = 0; i < c->n_shares; i++) {
+		const struct share_config *s = &c->shares[i];
+		_cleanup_free_ char *prefix = NULL;
+
+		if (s->mode == SHARE_VIRTIOFS) {
+			if (vm_share_socket(p, s->name, sock) < 0)
+				return -ENAMETOOLONG;
+			if (asprintf(&prefix, "socket,id=share%zu,path=", i) < 0)
+				return -ENOMEM;
+			add_path_opt(b, "-chardev", prefix, sock, "");
+			add(b, "-device");
+			add(b, "vhost-user-fs-pci,chardev=share%zu,tag=%s", i, s->name);
+		} else {
+			if (asprintf(&prefix, "local,id=share%zu,path=", i) < 0)
+				return -ENOMEM;
+			add_path_opt(b, "-fsdev", prefix, s->path,
+				     s->readonly ? ",security_model=mapped-xattr,multidevs=remap,readonly=on"
+						 : ",security_model=mapped-xattr,multidevs=remap");
+			add(b, "-device");
+			add(b, "virtio-9p-pci,fsdev=share%zu,mount_tag=%s", i, s->name);
+		}
 	}
 	return 0;
 }
@@ -690,6 +738,8 @@ int qemu_argv_build(const struct vm_config *c, const struct vm_paths *p, const s
 		}
 		r = add_disks(&b, c, c->machine ? c->machine : a->machine, m, p, host, diags);
 	}
+	if (r >= 0)
+		r = add_shares(&b, c, m, p, diags);
 	if (r >= 0) {
 		add_boot(&b, c);
 		if (c->display == DISPLAY_VNC && m && !m->pci)

@@ -148,6 +148,72 @@ static int put_writable_paths(FILE *f, const struct vm_config *c)
 	return r ? -EINVAL : 0;
 }
 
+/* Is @path below a directory ProtectHome=yes makes inaccessible? */
+static bool under_protected_home(const char *path)
+{
+	static const char *const dirs[] = { "/home/", "/root/", "/run/user/" };
+
+	for (size_t i = 0; i < ELEMENTSOF(dirs); i++)
+		if (strncmp(path, dirs[i], strlen(dirs[i])) == 0)
+			return true;
+	return false;
+}
+
+/*
+ * Grant exactly the shared directories of @mode to a unit whose sandbox hides
+ * them: BindPaths= (BindReadOnlyPaths= for a readonly share) binds each at its
+ * own path, quoted (inside quotes systemd does not split at ':' or blanks);
+ * and ProtectHome=tmpfs instead of yes when one lies under /home, /root or
+ * /run/user, so it is reached through an empty tmpfs, not an inaccessible dir.
+ * Return: 0, or -EINVAL for a control character.
+ */
+static int put_share_binds(FILE *f, const struct vm_config *c, enum share_mode mode)
+{
+	bool home = false;
+	int r = 0;
+
+	for (size_t i = 0; i < c->n_shares; i++) {
+		const struct share_config *s = &c->shares[i];
+
+		if (s->mode != mode)
+			continue;
+		fputs(s->readonly ? "BindReadOnlyPaths=" : "BindPaths=", f);
+		r |= put_quoted_path(f, "", s->path);
+		fputc('\n', f);
+		home = home || under_protected_home(s->path);
+	}
+	if (home)
+		fputs("ProtectHome=tmpfs\n", f);
+	return r ? -EINVAL : 0;
+}
+
+/* qvm-virtiofsd@NAME.service.d/50-qvm.conf: the virtiofs shares' directories, nothing else. */
+static int write_virtiofsd_dropin(const char *dest, const struct vm_config *c)
+{
+	_cleanup_free_ char *data = NULL, *rel = NULL;
+	size_t size;
+	int r = 0;
+	FILE *f;
+
+	if (!config_has_share_mode(c, SHARE_VIRTIOFS))
+		return 0;
+	f = open_memstream(&data, &size);
+	if (!f)
+		return -ENOMEM;
+	fputs(GENERATOR_HEADER, f);
+	fprintf(f, "[Unit]\nSourcePath=");
+	r |= put_escaped(f, c->path);
+	fprintf(f, "\n\n[Service]\n");
+	r |= put_share_binds(f, c, SHARE_VIRTIOFS);
+	if (fclose(f) != 0)
+		return -ENOMEM;
+	if (r)
+		return -EINVAL;
+	if (asprintf(&rel, "qvm-virtiofsd@%s.service.d/50-qvm.conf", c->name) < 0)
+		return -ENOMEM;
+	return write_file_exclusive(dest, rel, data);
+}
+
 /*
  * Port forwards in tap mode. QEMU's user-mode hostfwd does not exist there, and
  * DNAT from 127.0.0.1 would need route_localnet (unsafe). So each TCP forward
@@ -274,6 +340,8 @@ int unitgen_dropin(const struct vm_config *c, const struct unitgen_paths *paths,
 	fputc('\n', f);
 	r |= put_ordering(f, c);
 	put_forward_wants(f, c);
+	if (config_has_share_mode(c, SHARE_VIRTIOFS))
+		fprintf(f, "Wants=qvm-virtiofsd@%%i.service\nAfter=qvm-virtiofsd@%%i.service\n");
 
 	fprintf(f, "\n[Service]\n");
 	fprintf(f, "TimeoutStartSec=%s\n", format_duration(span, sizeof(span), c->start_timeout));
@@ -290,6 +358,7 @@ int unitgen_dropin(const struct vm_config *c, const struct unitgen_paths *paths,
 		fprintf(f, "ExecStopPost=+%s/qvm-net down %%i\n", paths->libexecdir);
 	r |= put_credentials(f, c);
 	r |= put_writable_paths(f, c);
+	r |= put_share_binds(f, c, SHARE_9P);
 	if (fclose(f) != 0)
 		return -ENOMEM;
 	if (r)
@@ -394,6 +463,8 @@ int unitgen_write_vm(const char *dest, const struct vm_config *c, const struct u
 	r = write_file_exclusive(dest, rel, text);
 	if (r >= 0)
 		r = write_forwards(dest, c, paths);
+	if (r >= 0)
+		r = write_virtiofsd_dropin(dest, c);
 	if (r < 0)
 		return r;
 	return c->autostart ? write_autostart(dest, c, paths) : 0;
