@@ -178,6 +178,9 @@ class NewTest(QvmTest):
         self.assertIn("\nuser = dev\n", text)
         self.assertIn("ssh-authorized-keys-file = " + key + "\n", text)
         self.assertIn("/SHA512SUMS\n", text)
+        # M6: the preset's checksums are signature-checked when the keyring is installed.
+        keyring = "/usr/share/keyrings/debian-role-keys.gpg"
+        self.assertIn(("" if os.access(keyring, os.R_OK) else "#") + "checksums-keyring = " + keyring + "\n", text)
         self.assertEqual(self.qvm("check").returncode, 0)
         vm = [v for v in json.loads(self.qvm("list", "--json").stdout) if v["name"] == "fresh"][0]
         self.assertEqual((vm["valid"], vm["ssh"], vm["user"]), (True, "127.0.0.1:2224", "dev"))
