@@ -201,7 +201,7 @@ static const struct key_def key_table[] = {
 		  "adds a graphics card (VGA on x86, virtio-gpu elsewhere), a USB tablet and\n"
 		  "keyboard, and a VNC server that listens only on the unix socket\n"
 		  ".I /run/qvm/NAME/vnc.sock\n"
-		  "(reachable by root and the qvm user), or on 127.0.0.1 with vnc-port.\n"
+		  "(in the VM's 0700 runtime directory: root only), or on 127.0.0.1 with vnc-port.\n"
 		  ".B qvm display NAME\n"
 		  "prints how to connect, also from another machine through ssh."),
 	ROW_INT("vm", "vnc-port", vm_config, vnc_port, .def = "0", .min = 0, .max = 65535,
@@ -339,9 +339,11 @@ static const struct key_def key_table[] = {
 		  "in the VM's state directory /var/lib/qvm/VM.\n"
 		  "Outside the state directory the VM's sandbox may write this one file and\n"
 		  "nothing else of its directory (ReadWritePaths= names the file), so qvm cannot\n"
-		  "create it there: create it first (for example\n"
-		  ".BR \"qemu-img create -f qcow2 PATH 50G\" ,\n"
-		  "owned by the user qvm)."),
+		  "create it there itself: at the first start\n"
+		  ".B qvm-image --grant\n"
+		  "(as root) creates it with\n"
+		  ".B size\n"
+		  "and, at every start, gives it to the VM's own uid."),
 
 	/* [share:NAME] */
 	ROW_PATH("share", "path", share_config, path,
@@ -463,7 +465,7 @@ static const struct key_def key_table[] = {
 		  "when that fits in 15 characters, else\n"
 		  ".BI qvm- FIRST6 - HASH\n"
 		  "(the first six characters of the VM name and four hex digits of a hash of\n"
-		  "the whole name), and is owned by the qvm user so that QEMU opens it without\n"
+		  "the whole name), and is owned by the VM's own uid so that QEMU opens it without\n"
 		  "privileges.\n"
 		  ".IP\n"
 		  "In tap mode,\n"
