@@ -46,9 +46,12 @@ def sh(*argv, ok=True):
     return p.returncode, p.stdout
 
 
-def net(verb, name, confdir):
+def net(verb, name, confdir, state_dir=None):
     env = dict(os.environ, QVM_CONFIG_DIR=confdir)
     env.pop("QVM_USER", None)
+    env.pop("STATE_DIRECTORY", None)
+    if state_dir:
+        env["STATE_DIRECTORY"] = state_dir
     p = subprocess.run(["ip", "netns", "exec", NS, QVM_NET, verb, name], env=env,
                        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     print("  qvm-net %s %s -> %d: %s" % (verb, name, p.returncode, p.stdout.strip()))
@@ -130,6 +133,15 @@ def main():
         check("bridge forward_delay" in br and ",UP" in br.splitlines()[0], "qvmbr0 is a bridge and up")
         addr = sh("ip", "-n", NS, "-4", "addr", "show", "dev", "qvmbr0")[1]
         check("inet 10.88.0.1/24" in addr, "qvmbr0 has 10.88.0.1/24")
+
+        # Under systemd the tap goes to the VM's own DynamicUser= uid: the owner of $STATE_DIRECTORY.
+        state = tempfile.mkdtemp(prefix="qvm-net-state.")
+        os.chown(state, 61999, 61999)
+        rc, _ = net("up", "t1", confdir, state_dir=state)
+        tap = link("qvm-t1") or ""
+        check(rc == 0 and ("user 61999" in tap and "group 61999" in tap),
+              "with $STATE_DIRECTORY, the tap belongs to its owner (the VM's own uid)")
+        os.rmdir(state)
 
         # up again (a stale tap after a power loss) replaces the tap and keeps one address.
         rc, _ = net("up", "t1", confdir)
