@@ -70,6 +70,26 @@ static bool referenced(const char *dir, const char *file, char *const *backing, 
 	return strv_contains(sources, file);
 }
 
+/* Remove the SOURCE.latest links (qvm-image's pointers to a source's newest base) whose base is gone. */
+static void drop_dangling_latest(const char *dir)
+{
+	DIR *d = opendir(dir);
+	struct dirent *de;
+	struct stat st;
+
+	if (!d)
+		return;
+	while ((de = readdir(d))) {
+		size_t n = strlen(de->d_name);
+
+		if (n > 7 && strcmp(de->d_name + n - 7, ".latest") == 0 &&
+		    fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK(st.st_mode) &&
+		    fstatat(dirfd(d), de->d_name, &st, 0) < 0 && errno == ENOENT)
+			(void)unlinkat(dirfd(d), de->d_name, 0);
+	}
+	closedir(d);
+}
+
 /* List (and with @prune, delete) the verified images in the cache. */
 static int image_walk(bool prune, bool dry_run)
 {
@@ -119,6 +139,8 @@ static int image_walk(bool prune, bool dry_run)
 			(void)unlinkat(dirfd(d), record, 0);  /* qvm-image's verified record, if any */
 	}
 	closedir(d);
+	if (prune && !dry_run)
+		drop_dangling_latest(dir);
 	if (prune)
 		printf("%u image%s %s\n", removed, removed == 1 ? "" : "s", dry_run ? "to remove" : "removed");
 	return QVM_EXIT_OK;

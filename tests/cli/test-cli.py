@@ -403,6 +403,22 @@ class ImageTest(QvmTest):
         self.assertEqual(r.returncode, 0, r.stderr)
         self.assertEqual(sorted(os.listdir(images)), sorted([cached, "download.partial", "used-by-overlay.qcow2"]))
 
+    def test_prune_content_addressed(self):
+        """H1: prune removes only bases no disk uses; a refresh's old base stays while a disk uses it."""
+        images = os.path.join(self.env["QVM_CACHE_DIR"], "images")
+        os.makedirs(images)
+        old, new = "sha512-" + "a" * 128 + "-base.img", "sha512-" + "b" * 128 + "-base.img"
+        for name in (old, new):
+            os.chmod(self.write(name, "image", images), 0o444)
+        os.symlink(new, os.path.join(images, "0123456789abcdef-base.img.latest"))
+        os.symlink("gone", os.path.join(images, "fedcba9876543210-x.img.latest"))
+        self.write("a.ini", "[image]\nsource = /srv/a.qcow2\n")
+        os.makedirs(os.path.join(self.env["QVM_STATE_ROOT"], "a"))
+        qcow2_with_backing(os.path.join(self.env["QVM_STATE_ROOT"], "a", "disk.qcow2"), os.path.join(images, old))
+        r = self.qvm("image", "prune")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(sorted(os.listdir(images)), [old], r.stdout)
+
     def test_reset_refused_without_systemd(self):
         self.write("a.ini", "[image]\nsource = /srv/a.qcow2\n")
         r = self.qvm("reset", "a")
