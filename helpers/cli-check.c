@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 
 #include "cli.h"
+#include "basic.h"
 #include "crosscheck.h"
 #include "strv.h"
 
@@ -160,9 +161,7 @@ static int load_context(struct check *k, const char *dir)
 /* Is command-line operand @arg a file (rather than a VM name)? */
 static bool operand_is_file(const char *arg)
 {
-	size_t n = strlen(arg);
-
-	return strchr(arg, '/') || (n > 4 && strcmp(arg + n - 4, ".ini") == 0);
+	return strchr(arg, '/') || endswith(arg, ".ini");
 }
 
 /* Load every operand (or every VM of the config dir), then their neighbours. */

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "basic.h"
 #include "paths.h"
 
 #define ESCAPE_CHAR 0x1d  /* Ctrl-] */
@@ -62,39 +63,6 @@ static int terminal_make_raw(void)
 	terminal_raw = true;
 	atexit(terminal_restore);
 	return 0;
-}
-
-/* Write all of @buf to @fd. Return: 0, or negative errno. */
-static int write_all(int fd, const char *buf, size_t len)
-{
-	while (len > 0) {
-		ssize_t n = write(fd, buf, len);
-
-		if (n < 0 && errno == EINTR && !got_signal)
-			continue;
-		if (n < 0)
-			return negative_errno();
-		buf += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
-/* Connect to the unix stream socket at @path. Return: fd, or negative errno. */
-static int console_connect(const char *path)
-{
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	_cleanup_close_ int fd = -1;
-
-	if (strlen(path) >= sizeof(sa.sun_path))
-		return -ENAMETOOLONG;
-	strcpy(sa.sun_path, path);
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return negative_errno();
-	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
-		return negative_errno();
-	return TAKE_FD(fd);
 }
 
 /* Copy keyboard input to the guest. Return: 1 on the escape key or EOF, 0 to go on, <0 on error. */
@@ -184,7 +152,7 @@ int cli_console(int argc, char *argv[])
 		return r;
 	if (vm_paths_get(c, &paths) < 0)
 		return cli_error("%s: path too long", name);
-	sock = console_connect(paths.console_socket);
+	sock = connect_unix(paths.console_socket);
 	if (sock < 0)
 		return cli_error("cannot connect to %s: %s%s", paths.console_socket, strerror(-sock),
 				 sock == -ENOENT || sock == -ECONNREFUSED ? " (is qvm@NAME running?)" : "");

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "basic.h"
 #include "strv.h"
 #include "vmtemplate.h"
 
@@ -23,7 +24,7 @@ struct new_opts {
 /* Is @s a URL the image helper downloads? */
 static bool is_url(const char *s)
 {
-	return strncmp(s, "https://", 8) == 0 || strncmp(s, "http://", 7) == 0 || strncmp(s, "file:///", 8) == 0;
+	return url_kind(s) != URL_NONE;
 }
 
 /* Fill the image part of @t from --image. Return: QVM_EXIT_* */
@@ -83,11 +84,9 @@ static int pick_key(const struct new_opts *o, struct vm_template *t, char abs[st
 	char path[4096];
 
 	if (o->ssh_key) {
-		size_t n = strlen(o->ssh_key);
-
 		if (!realpath(o->ssh_key, abs))
 			return cli_usage_error("new", "ssh key %s: %m", o->ssh_key);
-		if (n < 4 || strcmp(o->ssh_key + n - 4, ".pub") != 0)
+		if (!endswith(o->ssh_key, ".pub"))
 			return cli_usage_error("new", "%s: give the public key (*.pub)", o->ssh_key);
 		t->ssh_key_file = abs;
 		return QVM_EXIT_OK;

@@ -8,23 +8,8 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "basic.h"
 #include "strv.h"
-
-/* mkdir -p for the directories of @path (not its last component). Return: 0, or negative errno. */
-static int mkdir_parents(const char *path)
-{
-	_cleanup_free_ char *p = strdup(path);
-
-	if (!p)
-		return -ENOMEM;
-	for (char *s = strchr(p + 1, '/'); s; s = strchr(s + 1, '/')) {
-		*s = '\0';
-		if (mkdir(p, 0700) < 0 && errno != EEXIST)
-			return negative_errno();
-		*s = '/';
-	}
-	return 0;
-}
 
 /**
  * known_hosts_path() - the per-VM known_hosts file of the invoking user:
@@ -84,7 +69,7 @@ static int build_argv(const struct vm_config *c, const char *user, char *const *
 	    strv_push(&v, "-o") < 0 || strv_push(&v, "StrictHostKeyChecking=accept-new") < 0 ||
 	    strv_push(&v, "-o") < 0 || strv_push(&v, opt_alias) < 0)
 		return -ENOMEM;
-	if (known_hosts_path(c->name, kh) && mkdir_parents(kh) == 0) {
+	if (known_hosts_path(c->name, kh) && mkdir_parents(kh, 0, 0700) == 0) {
 		snprintf(opt_kh, sizeof(opt_kh), "UserKnownHostsFile=%s", kh);
 		if (strv_push(&v, "-o") < 0 || strv_push(&v, opt_kh) < 0)
 			return -ENOMEM;

@@ -73,6 +73,14 @@ int cli_restart(int argc, char *argv[]);
 int cli_console(int argc, char *argv[]);
 
 /**
+ * cli_display() - qvm display NAME: how to connect to the VM's VNC screen
+ * @argc: argument count, argv[0] being the subcommand
+ * @argv: arguments
+ * Return: exit status, QVM_EXIT_*
+ */
+int cli_display(int argc, char *argv[]);
+
+/**
  * cli_ssh() - qvm ssh NAME [-- CMD...]: exec ssh to the guest
  * @argc: argument count, argv[0] being the subcommand
  * @argv: arguments

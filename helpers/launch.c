@@ -1,5 +1,6 @@
 /* launch.c - qvm-launch's work: QEMU as a supervised child, readiness, graceful stop, the console in the journal */
 #include "launch.h"
+#include "basic.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -543,22 +544,6 @@ static int listen_unix(const char *path, mode_t mode)
 		return -errno;
 	unlink(path);
 	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || chmod(path, mode) < 0 || listen(fd, 4) < 0)
-		return -errno;
-	return TAKE_FD(fd);
-}
-
-/* A connected stream socket to the unix socket at @path. */
-static int connect_unix(const char *path)
-{
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	_cleanup_close_ int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-
-	if (fd < 0)
-		return -errno;
-	if (strlen(path) >= sizeof(sa.sun_path))
-		return -ENAMETOOLONG;
-	memcpy(sa.sun_path, path, strlen(path) + 1);
-	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
 		return -errno;
 	return TAKE_FD(fd);
 }

@@ -10,7 +10,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "helper.h"
 #include "checksum.h"
+#include "basic.h"
 #include "config.h"
 #include "download.h"
 #include "image.h"
@@ -271,15 +273,16 @@ static int check_local_source(const struct vm_config *c, char base[static 4096])
 	struct checksum want, have;
 	int r;
 
-	snprintf(base, 4096, "%s", strncmp(c->image_source, "file://", 7) == 0 ? c->image_source + 7 : c->image_source);
+	snprintf(base, 4096, "%s", url_local_path(c->image_source));
 	if (access(base, R_OK) < 0 && errno == ENOENT)
 		return log_error_errno(ENOENT, "%s: the source image %s is missing; the VM's disk is left as it is", c->path, base);
 	if (access(base, R_OK) < 0)
 		return log_error_errno(errno, "%s: source %s: %m", c->path, base);
-	if (!c->image_checksum)
+	if (!c->image_checksum && !c->image_checksums)
 		return 0;
-	if (checksum_parse(c->image_checksum, &want) < 0)
-		return log_error_errno(EINVAL, "%s: bad checksum = %s", c->path, c->image_checksum);
+	r = expected_checksum(c, &want);    /* checksum =, or the file's line in checksums = */
+	if (r < 0)
+		return r;
 	r = hash_file(base, want.algo, &have);
 	if (r < 0)
 		return log_error_errno(r, "cannot read %s: %m", base);
@@ -362,7 +365,7 @@ static int ensure_data_disks(const struct vm_config *c, const struct vm_paths *p
 /* Whether @source is a URL that has to be downloaded (file:// is copied into the cache too). */
 static bool source_is_download(const char *source)
 {
-	return strncmp(source, "http://", 7) == 0 || strncmp(source, "https://", 8) == 0;
+	return url_kind(source) == URL_HTTP;
 }
 
 /* Fetch (and verify) @c's base image into the cache, when its source is a download; its path in @base. */
@@ -539,7 +542,6 @@ int main(int argc, char *argv[])
 		{ "help", no_argument, NULL, 'h' },    {}
 	};
 	_cleanup_config_free_ struct vm_config *c = NULL;
-	_cleanup_diag_list_ struct diag_list diags = {};
 	bool refresh = false, do_reset = false, fetch_only = false, do_grant = false;
 	int o, r;
 
@@ -557,10 +559,9 @@ int main(int argc, char *argv[])
 		return 2;
 	}
 	log_setup("qvm-image", 0);
-	r = config_load(config_dir(), argv[optind], &c, &diags);
-	log_diags(LOG_ERR, &diags, NULL);
-	if (r < 0)
-		return 2;
+	r = helper_load_vm(argv[optind], &c);
+	if (r != HELPER_EXIT_OK)
+		return r;
 	r = do_reset ? reset(c) : do_grant ? grant(c) : prepare(c, refresh, fetch_only);
 	return r < 0 ? 1 : 0;
 }

@@ -2,6 +2,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "helper.h"
 #include "config.h"
 #include "launch.h"
 #include "log.h"
@@ -20,7 +21,6 @@ static void usage(FILE *f)
 int main(int argc, char *argv[])
 {
 	_cleanup_config_free_ struct vm_config *c = NULL;
-	_cleanup_diag_list_ struct diag_list diags = {};
 	int r;
 
 	if (argc == 2 && strcmp(argv[1], "--help") == 0) {
@@ -32,9 +32,8 @@ int main(int argc, char *argv[])
 		return 2;
 	}
 	log_setup("qvm-launch", 0);
-	r = config_load(config_dir(), argv[1], &c, &diags);
-	log_diags(LOG_ERR, &diags, NULL);
-	if (r < 0)
-		return 2;
+	r = helper_load_vm(argv[1], &c);
+	if (r != HELPER_EXIT_OK)
+		return r;
 	return launch_vm(c);
 }

@@ -34,6 +34,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "helper.h"
 #include "config.h"
 #include "log.h"
 #include "netdev.h"
@@ -184,7 +185,6 @@ static void usage(FILE *f)
 int main(int argc, char *argv[])
 {
 	_cleanup_config_free_ struct vm_config *c = NULL;
-	_cleanup_diag_list_ struct diag_list diags = {};
 	bool up;
 	int r;
 
@@ -204,10 +204,9 @@ int main(int argc, char *argv[])
 	}
 	if (!up)
 		return net_down(argv[2]) < 0 ? 1 : 0;
-	r = config_load(config_dir(), argv[2], &c, &diags);
-	log_diags(LOG_ERR, &diags, NULL);
-	if (r < 0)
-		return 2;
+	r = helper_load_vm(argv[2], &c);
+	if (r != HELPER_EXIT_OK)
+		return r;
 	if (c->net_mode != NET_TAP) {
 		log_info("VM %s does not use tap networking; nothing to do", c->name);
 		return 0;

@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "helper.h"
 #include "config.h"
 #include "log.h"
 #include "paths.h"
@@ -72,7 +73,6 @@ int main(int argc, char *argv[])
 		{}
 	};
 	_cleanup_config_free_ struct vm_config *c = NULL;
-	_cleanup_diag_list_ struct diag_list diags = { 0 };
 	const char *documents_dir = NULL;
 	bool reseed = false;
 	int opt, r;
@@ -97,13 +97,9 @@ int main(int argc, char *argv[])
 		log_error("expected one VM name; see --help");
 		return 2;
 	}
-	r = config_load(config_dir(), argv[optind], &c, &diags);
-	log_diags(LOG_ERR, &diags, NULL);
-	if (r < 0) {
-		if (r == -ENOENT)
-			log_error("no VM %s: %s/%s.ini does not exist", argv[optind], config_dir(), argv[optind]);
-		return 1;
-	}
+	r = helper_load_vm(argv[optind], &c);
+	if (r != HELPER_EXIT_OK)
+		return r;
 	if (!c->has_cloud_init) {
 		log_info("VM %s has no [cloud-init] section: no seed", c->name);
 		return 0;

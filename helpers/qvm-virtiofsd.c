@@ -14,6 +14,7 @@
 #include <systemd/sd-daemon.h>
 #include <unistd.h>
 
+#include "helper.h"
 #include "config.h"
 #include "log.h"
 #include "paths.h"
@@ -103,10 +104,11 @@ static int start_share(const struct vm_paths *p, const struct share_config *s, c
 	int r;
 
 	r = share_identity_get(s, &id, &diags);
-	diag_print(&diags, stderr, "");
+	log_diags(LOG_ERR, &diags, NULL);
 	if (r < 0)
 		return r;
-	if ((r = vm_share_socket(p, s->name, path)) < 0 || (r = virtiofsd_argv(s, binary, VIRTIOFSD_FD, &argv)) < 0)
+	if ((r = vm_share_socket(p, s->name, path)) < 0 ||
+	    (r = virtiofsd_argv(s, binary, VIRTIOFSD_FD, share_sandbox_mode("/proc/self/mountinfo"), &argv)) < 0)
 		return log_error_errno(r, "[share:%s]: %m", s->name);
 	sock = listen_for_qemu(path, vm_uid, vm_gid);
 	if (sock < 0)
@@ -116,9 +118,9 @@ static int start_share(const struct vm_paths *p, const struct share_config *s, c
 		return log_error_errno(errno, "fork: %m");
 	if (*pid == 0)
 		exec_virtiofsd(s, &id, argv, sock, parent);
-	log_info("[share:%s] %s%s: virtiofsd %d as uid %u gid %u (guest %lld:%lld), socket %s", s->name, s->path,
-		 s->readonly ? " (read-only)" : "", (int)*pid, (unsigned)id.uid, (unsigned)id.gid,
-		 (long long)s->guest_uid, (long long)s->guest_gid, path);
+	log_info("[share:%s] %s%s: virtiofsd %d as uid %u gid %u (guest %lld:%lld), %s, socket %s", s->name,
+		 s->path, s->readonly ? " (read-only)" : "", (int)*pid, (unsigned)id.uid, (unsigned)id.gid,
+		 (long long)s->guest_uid, (long long)s->guest_gid, argv[strv_length(argv) - 1], path);
 	return 0;
 }
 
@@ -217,7 +219,6 @@ static int serve(const struct vm_config *c)
 int main(int argc, char *argv[])
 {
 	_cleanup_config_free_ struct vm_config *c = NULL;
-	_cleanup_diag_list_ struct diag_list diags = {};
 	int r;
 
 	if (argc == 2 && strcmp(argv[1], "--help") == 0) {
@@ -229,10 +230,9 @@ int main(int argc, char *argv[])
 		return 2;
 	}
 	log_setup("qvm-virtiofsd", 0);
-	r = config_load(config_dir(), argv[1], &c, &diags);
-	diag_print(&diags, stderr, "");
-	if (r < 0)
-		return 2;
+	r = helper_load_vm(argv[1], &c);
+	if (r != HELPER_EXIT_OK)
+		return r;
 	if (!config_has_share_mode(c, SHARE_VIRTIOFS)) {
 		sd_notify(0, "READY=1\nSTATUS=no virtiofs shares");
 		log_info("VM %s has no [share:NAME] with mode = virtiofs", c->name);

@@ -14,6 +14,7 @@ static const struct cli_command commands[] = {
 	{ "restart", cli_restart, "NAME", "restart qvm@NAME.service and wait" },
 	{ "console", cli_console, "NAME", "attach to the serial console (Ctrl-] detaches)" },
 	{ "ssh", cli_ssh, "NAME [-- COMMAND...]", "ssh into the guest" },
+	{ "display", cli_display, "NAME", "how to reach the VNC screen (display = vnc), also via ssh" },
 	{ "logs", cli_logs, "NAME [-f] [-n LINES]", "the guest console from the journal" },
 	{ "check", cli_check, "[NAME|FILE...]", "validate configs, also across VMs" },
 	{ "new", cli_new, "NAME [--image IMAGE] [--ssh-key FILE]", "write a working /etc/qvm/NAME.ini" },

@@ -1,5 +1,6 @@
 /* config-field.c - one INI value turned into a typed config field, by its key table row */
 #include "config-internal.h"
+#include "basic.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -94,7 +95,7 @@ const char *config_path_problem(const char *p)
 	size_t n = strlen(p);
 
 	if (strstr(p, "//") || strstr(p, "/./") || strstr(p, "/../") ||
-	    (n >= 2 && strcmp(p + n - 2, "/.") == 0) || (n >= 3 && strcmp(p + n - 3, "/..") == 0))
+	    endswith(p, "/.") || endswith(p, "/.."))
 		return "write the path without '//', '.' or '..' components";
 	if (n > 1 && p[n - 1] == '/')
 		return "name a file: remove the trailing '/'";
@@ -102,6 +103,9 @@ const char *config_path_problem(const char *p)
 		return "a path cannot end in a backslash";
 	if (n >= 4096)
 		return "the path is too long";
+	for (const char *q = p; *q; q++)
+		if ((unsigned char)*q < 0x20 || *q == 0x7f)
+			return "a control character in a path; rename the file";
 	return NULL;
 }
 

@@ -137,7 +137,9 @@ static const struct key_def key_table[] = {
 		  ".BR \"systemctl status\" ."),
 	ROW_STRING("vm", "cpu", vm_config, cpu,
 		.doc =
-		  "(string) QEMU CPU model. Default: host with KVM, max with TCG."),
+		  "(string) QEMU CPU model. Default: host with KVM, max with TCG (on aarch64\n"
+		  "max,pauth-impdef=on: the architected pointer authentication is slow to\n"
+		  "emulate), a board's own CPU on boards (arm1176 on versatilepb)."),
 	ROW_INT("vm", "cpus", vm_config, cpus, .def = "2", .min = 1, .max = 1024,
 		.doc =
 		  "(integer 1\\(en1024, default 2) Number of virtual CPUs."),

@@ -1,5 +1,6 @@
 /* config-validate.c - checks across keys, value formats the table cannot check alone, and derived defaults */
 #include "config-internal.h"
+#include "basic.h"
 
 #include <arpa/inet.h>
 #include <ctype.h>
@@ -86,14 +87,13 @@ static bool checksum_valid(const char *s)
 /* Is @s an absolute path or a URL with a scheme qvm can fetch? */
 static bool source_valid(const char *s)
 {
-	return s[0] == '/' || strncmp(s, "https://", 8) == 0 || strncmp(s, "http://", 7) == 0 ||
-	       strncmp(s, "file:///", 8) == 0;
+	return s[0] == '/' || url_kind(s) != URL_NONE;
 }
 
 /* Is @s a URL that needs a network download (and so a checksum)? */
 static bool source_is_remote(const char *s)
 {
-	return strncmp(s, "https://", 8) == 0 || strncmp(s, "http://", 7) == 0;
+	return url_kind(s) == URL_HTTP;
 }
 
 /* Is @s a unit name systemd accepts: [A-Za-z0-9:_.\\@-], a non-empty stem, under 256 bytes? */

@@ -1,5 +1,6 @@
 /* config.c - loading a VM's config: the main INI, its drop-ins, defaults, validation; names and paths */
 #include "config-internal.h"
+#include "basic.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -21,12 +22,8 @@ char *vm_unit_name(const char *name, char buf[static 256])
 		".service", ".target", ".mount", ".socket", ".path", ".device",
 		".timer", ".swap", ".slice", ".scope", ".automount",
 	};
-	size_t n = strlen(name);
-
 	for (size_t i = 0; i < ELEMENTSOF(suffixes); i++) {
-		size_t k = strlen(suffixes[i]);
-
-		if (n > k && strcmp(name + n - k, suffixes[i]) == 0) {
+		if (endswith(name, suffixes[i])) {
 			snprintf(buf, 256, "%s", name);
 			return buf;
 		}
@@ -62,9 +59,7 @@ static struct vm_config *config_new(struct parse_state *st, const char *name, co
 /* Keep only names ending in ".conf". */
 static int filter_conf(const struct dirent *d)
 {
-	size_t n = strlen(d->d_name);
-
-	return d->d_name[0] != '.' && n > 5 && strcmp(d->d_name + n - 5, ".conf") == 0;
+	return d->d_name[0] != '.' && endswith(d->d_name, ".conf");
 }
 
 /* Parse NAME.ini.d/ (*.conf) in name order, after the main file. */
@@ -117,7 +112,7 @@ int config_load_file(const char *path, struct vm_config **ret, struct diag_list 
 
 	base = base ? base + 1 : path;
 	n = strlen(base);
-	if (n < 5 || strcmp(base + n - 4, ".ini") != 0)
+	if (!endswith(base, ".ini"))
 		return diag_add(diags, path, 0, "a VM file's name must end in .ini"), -EINVAL;
 	name = strndup(base, n - 4);
 	if (!name)
@@ -163,9 +158,7 @@ int config_load(const char *dir, const char *name, struct vm_config **ret, struc
 /* Keep only names ending in ".ini". */
 static int filter_ini(const struct dirent *d)
 {
-	size_t n = strlen(d->d_name);
-
-	return d->d_name[0] != '.' && n > 4 && strcmp(d->d_name + n - 4, ".ini") == 0;
+	return d->d_name[0] != '.' && endswith(d->d_name, ".ini");
 }
 
 int config_list_names(const char *dir, char ***ret)

@@ -1,5 +1,6 @@
 /* crosscheck.c - checks across VMs for qvm check: port clashes, ordering cycles, missing VMs */
 #include "crosscheck.h"
+#include "basic.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -21,7 +22,7 @@ char *vm_ref_name(const char *ref, char buf[static 256])
 		return buf;
 	}
 	n = strlen(ref);
-	if (strncmp(ref, "qvm@", 4) == 0 && n > 12 && strcmp(ref + n - 8, ".service") == 0) {
+	if (strncmp(ref, "qvm@", 4) == 0 && n > 12 && endswith(ref, ".service")) {
 		snprintf(buf, 256, "%.*s", (int)(n - 12), ref + 4);
 		return buf;
 	}

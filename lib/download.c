@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -33,6 +34,18 @@ struct transfer {
 	void *userdata;
 };
 
+/* Drop what the partial file holds and start it again from byte 0. */
+static int restart_from_zero(struct transfer *t)
+{
+	if (ftruncate(t->fd, 0) < 0 || lseek(t->fd, 0, SEEK_SET) < 0)
+		return -errno;
+	t->offset = 0;
+	t->flushed = 0;
+	hasher_free(t->hasher);
+	t->hasher = NULL;
+	return hasher_new(t->algo, &t->hasher);
+}
+
 /* The first bytes of a response: restart from zero when the server ignored our Range. */
 static int check_resume(struct transfer *t)
 {
@@ -42,14 +55,21 @@ static int check_resume(struct transfer *t)
 	curl_easy_getinfo(t->curl, CURLINFO_RESPONSE_CODE, &code);
 	if (t->offset == 0 || code == 206 || code == 0)
 		return 0;
-	/* a 200 to a Range request: the whole file again, from the start */
-	if (ftruncate(t->fd, 0) < 0 || lseek(t->fd, 0, SEEK_SET) < 0)
-		return -errno;
-	t->offset = 0;
-	t->flushed = 0;
-	hasher_free(t->hasher);
-	t->hasher = NULL;
-	return hasher_new(t->algo, &t->hasher);
+	return restart_from_zero(t);    /* a 200 to a Range request: the whole file again */
+}
+
+/*
+ * Whether a failed attempt was the server refusing to resume: libcurl's
+ * CURLE_RANGE_ERROR (a 200 without Content-Range) or HTTP 416 (the partial is
+ * not a prefix of what it serves now). Then the partial is useless: restarting
+ * from zero is the only way on, and keeping it would fail every later start.
+ */
+static bool resume_refused(struct transfer *t, CURLcode rc)
+{
+	long code = 0;
+
+	curl_easy_getinfo(t->curl, CURLINFO_RESPONSE_CODE, &code);
+	return t->offset > 0 && (rc == CURLE_RANGE_ERROR || (rc == CURLE_HTTP_RETURNED_ERROR && code == 416));
 }
 
 /* libcurl write callback: into the file (hashing) or into memory. */
@@ -228,6 +248,14 @@ static int transfer_all(struct transfer *t, const char *url, uint64_t *transferr
 			curl_easy_cleanup(t->curl);
 			return 0;
 		}
+		if (resume_refused(t, rc)) {
+			int r = restart_from_zero(t);
+
+			curl_easy_cleanup(t->curl);
+			if (r < 0)
+				return r;
+			continue;
+		}
 		/* a connection that dropped after some progress is resumed at once; anything else is final */
 		if (t->write_errno || t->received == 0 ||
 		    (rc != CURLE_PARTIAL_FILE && rc != CURLE_RECV_ERROR && rc != CURLE_OPERATION_TIMEDOUT &&
@@ -240,6 +268,39 @@ static int transfer_all(struct transfer *t, const char *url, uint64_t *transferr
 
 	curl_easy_cleanup(t->curl);
 	return r;
+}
+
+/* Whether @path exists and hashes to @expected. */
+static bool file_matches(const char *path, const struct checksum *expected)
+{
+	struct checksum got;
+
+	return hash_file(path, expected->algo, &got) == 0 && strcmp(got.hex, expected->hex) == 0;
+}
+
+/*
+ * Open the partial file @partial and take its lock: two VMs starting on one
+ * source at once must not write one file together. Whoever waited re-checks
+ * that the path still names the file it locked: the holder renames it to
+ * @final when done (or deletes it after a mismatch).
+ * Return: the fd; -EEXIST when the holder finished @final (verified against
+ * @expected) while we waited; or a negative errno
+ */
+static int open_partial_locked(const char *partial, const char *final, const struct checksum *expected)
+{
+	for (;;) {
+		_cleanup_close_ int fd = open(partial, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+		struct stat locked, now;
+
+		if (fd < 0)
+			return -errno;
+		if (flock(fd, LOCK_EX) < 0 || fstat(fd, &locked) < 0)
+			return -errno;
+		if (stat(partial, &now) == 0 && now.st_ino == locked.st_ino && now.st_dev == locked.st_dev)
+			return TAKE_FD(fd);
+		if (file_matches(final, expected))
+			return -EEXIST;
+	}
 }
 
 int download_image(const char *url, const char *dir, const char *name, const struct checksum *expected,
@@ -258,10 +319,12 @@ int download_image(const char *url, const char *dir, const char *name, const str
 	if (snprintf(partial, sizeof(partial), "%s/.%s.partial", dir, name) >= (int)sizeof(partial) ||
 	    snprintf(final, sizeof(final), "%s/%s", dir, name) >= (int)sizeof(final))
 		return -ENAMETOOLONG;
-	t.fd = open(partial, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	t.fd = open_partial_locked(partial, final, expected);
+	if (t.fd == -EEXIST)
+		return 0;    /* another qvm-image finished this very download while we waited */
 	if (t.fd < 0) {
-		snprintf(error, error_size, "cannot create %s: %s", partial, strerror(errno));
-		return -errno;
+		snprintf(error, error_size, "cannot create %s: %s", partial, strerror(-t.fd));
+		return t.fd;
 	}
 	r = hasher_new(expected->algo, &t.hasher);
 	if (r >= 0)

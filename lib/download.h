@@ -27,7 +27,10 @@ int download_data(const char *url, size_t max, char **ret, size_t *ret_len, char
  *
  * Bytes go to @dir/.@name.partial, hashed as they arrive; an interrupted
  * transfer resumes with a Range request (also in a later run), and the whole
- * file is hashed either way. Only a verified file is renamed to @name (mode
+ * file is hashed either way; a server that refuses the Range (200 without
+ * Content-Range, or 416) gets the file again from byte 0. The partial file is
+ * flock()ed: a second download of the same name waits, then uses the first
+ * one's verified result. Only a verified file is renamed to @name (mode
  * 0444) after fsync, and the dir is fsynced too.
  * @transferred: if not NULL, the number of bytes actually received
  * Return: 0; -EBADMSG on a checksum mismatch (the partial file is deleted);

@@ -13,6 +13,7 @@
  * dependency and a writer thread that libisofs starts per image.
  */
 #include "iso.h"
+#include "basic.h"
 
 #include <errno.h>
 #include <stdint.h>
@@ -33,23 +34,6 @@
 static int iso_errno(int e)
 {
 	return e == (int)ISO_OUT_OF_MEM ? -ENOMEM : -EIO;
-}
-
-/* Write all of @buf to @fd. */
-static int write_all(int fd, const unsigned char *buf, size_t n)
-{
-	while (n > 0) {
-		ssize_t k = write(fd, buf, n);
-
-		if (k < 0) {
-			if (errno == EINTR)
-				continue;
-			return negative_errno();
-		}
-		buf += k;
-		n -= (size_t)k;
-	}
-	return 0;
 }
 
 /* Add one in-memory file to the root directory of @image. */

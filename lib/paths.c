@@ -1,5 +1,6 @@
 /* paths.c - where a VM's files live, and names derived from the VM name */
 #include "paths.h"
+#include "basic.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -124,19 +125,3 @@ char *vm_mac(const struct vm_config *c, char buf[static 18])
 	return buf;
 }
 
-int mkdir_p(const char *path, unsigned mode)
-{
-	char buf[4096];
-
-	if (snprintf(buf, sizeof(buf), "%s", path) >= (int)sizeof(buf))
-		return -ENAMETOOLONG;
-	for (char *p = strchr(buf + 1, '/');; p = strchr(p + 1, '/')) {
-		if (p)
-			*p = '\0';
-		if (mkdir(buf, mode) < 0 && errno != EEXIST)
-			return -errno;
-		if (!p)
-			return 0;
-		*p = '/';
-	}
-}

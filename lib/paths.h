@@ -4,6 +4,7 @@
 #include <stddef.h>
 
 #include "config.h"
+#include "basic.h"
 
 /*
  * Under systemd the unit's StateDirectory=qvm/%i, RuntimeDirectory=qvm/%i and
@@ -78,8 +79,3 @@ char *vm_user_name(const char *name, char buf[static 32]);
  */
 unsigned name_hash(const char *s);
 
-/**
- * mkdir_p() - create directory @path and any missing parents with @mode
- * Return: 0 (also when it exists), or negative errno
- */
-int mkdir_p(const char *path, unsigned mode);

@@ -1,5 +1,6 @@
 /* qmp.c - a small client for QEMU's QMP: greeting, capabilities, commands with ids, events in between */
 #include "qmp.h"
+#include "basic.h"
 
 #include <errno.h>
 #include <sys/socket.h>
@@ -165,22 +166,6 @@ int qmp_process(struct qmp *q)
 
 	dispatch_buffered(q); /* also what arrived with an earlier reply, and before EOF */
 	return r < 0 && r != -EAGAIN ? r : 0;
-}
-
-/* Write all of @s to the socket; a closed peer is -EPIPE, never SIGPIPE. */
-static int write_all(int fd, const char *s, size_t n)
-{
-	while (n > 0) {
-		ssize_t w = send(fd, s, n, MSG_NOSIGNAL);
-
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w < 0)
-			return -errno;
-		s += w;
-		n -= (size_t)w;
-	}
-	return 0;
 }
 
 int qmp_command(struct qmp *q, const char *command, json_object *args, uint64_t timeout_usec,

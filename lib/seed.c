@@ -1,5 +1,6 @@
 /* seed.c - a VM's NoCloud seed: inputs through credentials, instance generation, atomic seed.iso */
 #include "seed.h"
+#include "basic.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -195,39 +196,14 @@ void seed_docs_done(struct seed_docs *d)
 	*d = (struct seed_docs){ 0 };
 }
 
-/* mkdir -p @path, the last component mode 0700. */
-static int mkdir_p(const char *path)
+/* mkdir -p @path, the last component mode 0700 (it holds the seed's private data). */
+static int mkdir_private(const char *path)
 {
-	_cleanup_free_ char *p = strdup(path);
+	int r = mkdir_parents(path, 0, 0755);
 
-	if (!p)
-		return -ENOMEM;
-	for (char *s = strchr(p + 1, '/'); s; s = strchr(s + 1, '/')) {
-		*s = '\0';
-		if (mkdir(p, 0755) < 0 && errno != EEXIST)
-			return negative_errno();
-		*s = '/';
-	}
-	if (mkdir(p, 0700) < 0 && errno != EEXIST)
-		return negative_errno();
-	return 0;
-}
-
-/* Write @size bytes of @data to @fd. */
-static int write_all(int fd, const char *data, size_t size)
-{
-	while (size > 0) {
-		ssize_t n = write(fd, data, size);
-
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return negative_errno();
-		}
-		data += n;
-		size -= (size_t)n;
-	}
-	return 0;
+	if (r < 0)
+		return r;
+	return mkdir(path, 0700) < 0 && errno != EEXIST ? negative_errno() : 0;
 }
 
 /* The directory part of @path, "." for none. */
@@ -312,7 +288,7 @@ int seed_generation(const char *state_dir, bool bump, unsigned *ret)
 
 	if (asprintf(&path, "%s/seed.generation", state_dir) < 0)
 		return -ENOMEM;
-	r = mkdir_p(state_dir);
+	r = mkdir_private(state_dir);
 	if (r < 0)
 		return r;
 	r = read_fd(open(path, O_RDONLY | O_CLOEXEC), &text);
@@ -413,7 +389,7 @@ int seed_write_documents(const char *dir, const struct seed_docs *d)
 {
 	const char *names[] = { "meta-data", "user-data", "vendor-data", "network-config" };
 	const char *texts[] = { d->meta_data, d->user_data, d->vendor_data, d->network_config };
-	int r = mkdir_p(dir);
+	int r = mkdir_private(dir);
 
 	for (size_t i = 0; i < ELEMENTSOF(names) && r >= 0; i++) {
 		_cleanup_free_ char *path = NULL;

@@ -115,14 +115,25 @@ char *fuse_opt_escape(const char *s)
 	return ret;
 }
 
-int virtiofsd_argv(const struct share_config *s, const char *binary, int fd, char ***ret)
+const char *share_sandbox_mode(const char *mountinfo)
+{
+	_cleanup_fclose_ FILE *f = fopen(mountinfo, "re");
+	char line[4096], point[4096];
+
+	while (f && fgets(line, sizeof(line), f))
+		if (sscanf(line, "%*s %*s %*s %*s %4095s", point) == 1 && strncmp(point, "/proc/", 6) == 0)
+			return "chroot";
+	return "namespace";
+}
+
+int virtiofsd_argv(const struct share_config *s, const char *binary, int fd, const char *sandbox, char ***ret)
 {
 	_cleanup_strv_free_ char **argv = NULL;
-	_cleanup_free_ char *esc = fuse_opt_escape(s->path), *source = NULL, *fdarg = NULL;
-	const char *const fixed[] = { "-o", "sandbox=namespace", "-o", "cache=auto", "-o", "no_posix_lock",
-				      "-o", "no_xattr" };
+	_cleanup_free_ char *esc = fuse_opt_escape(s->path), *source = NULL, *fdarg = NULL, *sb = NULL;
+	const char *const fixed[] = { "-o", "cache=auto", "-o", "no_posix_lock", "-o", "no_xattr", "-o" };
 
-	if (!esc || asprintf(&source, "source=%s", esc) < 0 || asprintf(&fdarg, "--fd=%d", fd) < 0)
+	if (!esc || asprintf(&source, "source=%s", esc) < 0 || asprintf(&fdarg, "--fd=%d", fd) < 0 ||
+	    asprintf(&sb, "sandbox=%s", sandbox) < 0)
 		return -ENOMEM;
 	if (strv_push(&argv, binary) < 0 || strv_push(&argv, fdarg) < 0 || strv_push(&argv, "-o") < 0 ||
 	    strv_push(&argv, source) < 0)
@@ -130,6 +141,8 @@ int virtiofsd_argv(const struct share_config *s, const char *binary, int fd, cha
 	for (size_t i = 0; i < ELEMENTSOF(fixed); i++)
 		if (strv_push(&argv, fixed[i]) < 0)
 			return -ENOMEM;
+	if (strv_push(&argv, sb) < 0)
+		return -ENOMEM;
 	*ret = TAKE_PTR(argv);
 	return 0;
 }

@@ -19,7 +19,8 @@
  *   namespace that maps guest-uid/guest-gid to that owner and nothing else, and
  *   keeps capabilities only inside that namespace, for virtiofsd's own sandbox
  *   (sandbox=namespace: new mount, pid and net namespaces, pivot_root into the
- *   shared directory). The guest thus reaches the shared tree and nothing above
+ *   shared directory; sandbox=chroot where /proc has mounts over it, see
+ *   share_sandbox_mode()). The guest thus reaches the shared tree and nothing above
  *   it: the tree is the root of virtiofsd's mount namespace.
  * - Files the guest user creates belong to the directory's owner on the host;
  *   host files of that owner show up as guest-uid:guest-gid in the guest; every
@@ -53,10 +54,21 @@ char *fuse_opt_escape(const char *s);
  * virtiofsd_argv() - the command line of the virtiofsd of share @s
  * @binary: from virtiofsd_find()
  * @fd: the listening vhost-user socket it inherits
+ * @sandbox: "namespace" or "chroot" (see share_sandbox_mode())
  * @ret: new NULL-terminated vector
  * Return: 0, -ENOMEM
  */
-int virtiofsd_argv(const struct share_config *s, const char *binary, int fd, char ***ret);
+int virtiofsd_argv(const struct share_config *s, const char *binary, int fd, const char *sandbox, char ***ret);
+
+/**
+ * share_sandbox_mode() - virtiofsd's sandbox here: "namespace" (new mount, pid and
+ * net namespaces, pivot_root into the share), unless something is mounted over
+ * part of /proc, as in containers: the kernel then refuses the fresh /proc a
+ * user namespace would mount, and virtiofsd must use "chroot" (into the share)
+ * @mountinfo: normally /proc/self/mountinfo
+ * Return: a static string
+ */
+const char *share_sandbox_mode(const char *mountinfo);
 
 /* Who a virtiofsd runs as on the host: the shared directory's owner. */
 struct share_identity {

@@ -1,5 +1,6 @@
 /* unitgen.c - rendering a VM's systemd drop-in and writing generator output */
 #include "unitgen.h"
+#include "basic.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -12,6 +13,7 @@
 #include "credential.h"
 #include "macro.h"
 #include "paths.h"
+#include "sandbox.h"
 #include "strv.h"
 #include "values.h"
 
@@ -163,13 +165,12 @@ static bool under_protected_home(const char *path)
  * Grant exactly the shared directories of @mode to a unit whose sandbox hides
  * them: BindPaths= (BindReadOnlyPaths= for a readonly share) binds each at its
  * own path, quoted (inside quotes systemd does not split at ':' or blanks);
- * and ProtectHome=tmpfs instead of yes when one lies under /home, /root or
- * /run/user, so it is reached through an empty tmpfs, not an inaccessible dir.
+ * *@home is set when one lies under /home, /root or /run/user (the caller
+ * then writes ProtectHome=tmpfs).
  * Return: 0, or -EINVAL for a control character.
  */
-static int put_share_binds(FILE *f, const struct vm_config *c, enum share_mode mode)
+static int put_share_binds(FILE *f, const struct vm_config *c, enum share_mode mode, bool *home)
 {
-	bool home = false;
 	int r = 0;
 
 	for (size_t i = 0; i < c->n_shares; i++) {
@@ -180,11 +181,46 @@ static int put_share_binds(FILE *f, const struct vm_config *c, enum share_mode m
 		fputs(s->readonly ? "BindReadOnlyPaths=" : "BindPaths=", f);
 		r |= put_quoted_path(f, "", s->path);
 		fputc('\n', f);
-		home = home || under_protected_home(s->path);
+		*home = *home || under_protected_home(s->path);
 	}
-	if (home)
-		fputs("ProtectHome=tmpfs\n", f);
 	return r ? -EINVAL : 0;
+}
+
+/* Where sandbox binds are written, and whether one lies under ProtectHome='s dirs. */
+struct bind_out {
+	FILE *f;
+	bool home;
+};
+
+/* One sandbox_for_each_bind() file: "-" so a missing file is the helper's error, not systemd's. */
+static int put_sandbox_bind(const char *path, bool writable, void *userdata)
+{
+	struct bind_out *o = userdata;
+	int r;
+
+	fputs(writable ? "BindPaths=" : "BindReadOnlyPaths=", o->f);
+	r = put_quoted_path(o->f, "-", path);
+	fputc('\n', o->f);
+	o->home = o->home || under_protected_home(path);
+	return r;
+}
+
+/*
+ * The binds that show the sandbox-hidden files of the VM (sandbox.h) and its
+ * 9p shares; ProtectHome=tmpfs instead of yes when one lies under /home, /root
+ * or /run/user, so it is reached through an empty tmpfs, not an inaccessible dir.
+ * Return: 0, or -EINVAL for a control character.
+ */
+static int put_binds(FILE *f, const struct vm_config *c)
+{
+	struct bind_out o = { f, false };
+	int r = put_share_binds(f, c, SHARE_9P, &o.home);
+
+	if (sandbox_for_each_bind(c, put_sandbox_bind, &o) < 0)
+		r = -EINVAL;
+	if (o.home)
+		fputs("ProtectHome=tmpfs\n", f);
+	return r;
 }
 
 /* qvm-virtiofsd@NAME.service.d/50-qvm.conf: the virtiofs shares' directories, nothing else. */
@@ -204,7 +240,11 @@ static int write_virtiofsd_dropin(const char *dest, const struct vm_config *c)
 	fprintf(f, "[Unit]\nSourcePath=");
 	r |= put_escaped(f, c->path);
 	fprintf(f, "\n\n[Service]\n");
-	r |= put_share_binds(f, c, SHARE_VIRTIOFS);
+	bool home = false;
+
+	r |= put_share_binds(f, c, SHARE_VIRTIOFS, &home);
+	if (home)
+		fputs("ProtectHome=tmpfs\n", f);
 	if (fclose(f) != 0)
 		return -ENOMEM;
 	if (r)
@@ -358,29 +398,12 @@ int unitgen_dropin(const struct vm_config *c, const struct unitgen_paths *paths,
 		fprintf(f, "ExecStopPost=+%s/qvm-net down %%i\n", paths->libexecdir);
 	r |= put_credentials(f, c);
 	r |= put_writable_paths(f, c);
-	r |= put_share_binds(f, c, SHARE_9P);
+	r |= put_binds(f, c);
 	if (fclose(f) != 0)
 		return -ENOMEM;
 	if (r)
 		return -EINVAL;
 	*ret = TAKE_PTR(data);
-	return 0;
-}
-
-/* Create the directories of @rel below @dir (never @dir itself or anything above it). */
-static int mkdir_parents(const char *dir, const char *rel)
-{
-	_cleanup_free_ char *path = NULL;
-	size_t skip = strlen(dir) + 1;
-
-	if (asprintf(&path, "%s/%s", dir, rel) < 0)
-		return -ENOMEM;
-	for (char *p = strchr(path + skip, '/'); p; p = strchr(p + 1, '/')) {
-		*p = '\0';
-		if (mkdir(path, 0755) < 0 && errno != EEXIST)
-			return negative_errno();
-		*p = '/';
-	}
 	return 0;
 }
 
@@ -392,7 +415,7 @@ int write_file_exclusive(const char *dir, const char *rel, const char *content)
 
 	if (asprintf(&path, "%s/%s", dir, rel) < 0)
 		return -ENOMEM;
-	r = mkdir_parents(dir, rel);
+	r = mkdir_parents(path, strlen(dir), 0755);
 	if (r < 0)
 		return r;
 	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0644);
@@ -418,7 +441,7 @@ int symlink_in(const char *dir, const char *rel, const char *target)
 
 	if (asprintf(&path, "%s/%s", dir, rel) < 0)
 		return -ENOMEM;
-	r = mkdir_parents(dir, rel);
+	r = mkdir_parents(path, strlen(dir), 0755);
 	if (r < 0)
 		return r;
 	if (symlink(target, path) < 0 && errno != EEXIST)

@@ -13,7 +13,7 @@ if [ "$(id -u)" != 0 ] && [ -z "${QVM_GUEST_IMAGE:-}" ]; then
 fi
 GUEST_FIRMWARE=uefi
 for f in "$GUEST_OVMF_CODE" "$GUEST_OVMF_VARS"; do
-	[ -r "$f" ] || { echo "FAIL: $f missing (ovmf in tests/build-deps.txt)"; exit 1; }
+	[ -r "$f" ] || { echo "FAIL: $f missing (ovmf in packages/run.txt)"; exit 1; }
 done
 
 fail() {

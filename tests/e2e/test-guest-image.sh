@@ -11,7 +11,7 @@ if [ "$(id -u)" != 0 ] && [ -z "${QVM_GUEST_IMAGE:-}" ]; then
 	exit 77
 fi
 for tool in qemu-system-x86_64 qemu-img cloud-localds ssh ssh-keygen python3; do
-	command -v "$tool" >/dev/null || { echo "FAIL: $tool missing (tests/build-deps.txt)"; exit 1; }
+	command -v "$tool" >/dev/null || { echo "FAIL: $tool missing (packages/run.txt)"; exit 1; }
 done
 
 fail() {

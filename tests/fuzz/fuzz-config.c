@@ -24,7 +24,8 @@ static int directive_allowed(const char *key, size_t n)
 {
 	static const char *const allowed[] = {
 		"SourcePath", "Description", "Requires", "After", "Wants", "TimeoutStartSec", "TimeoutStopSec",
-		"Restart", "ExecStartPre", "ExecStopPost", "LoadCredential", "ReadWritePaths", NULL,
+		"Restart", "ExecStartPre", "ExecStopPost", "LoadCredential", "ReadWritePaths", "BindPaths",
+		"BindReadOnlyPaths", "ProtectHome", NULL,
 	};
 
 	for (size_t i = 0; allowed[i]; i++)

@@ -3,11 +3,14 @@
 
 Serves files from DIR with Range support and logs every request ("PATH RANGE")
 to DIR/requests.log. Paths under /drop-once/ send half the file and then cut the
-connection, the first time only. Prints the port on stdout when ready.
+connection, the first time only. /norange-drop/ does that too, and ignores Range
+(always 200, the whole file). /slow/ sends the file in 32 pieces, 0.1 s apart.
+Prints the port on stdout when ready.
 """
 import http.server
 import os
 import sys
+import time
 
 ROOT = sys.argv[1]
 dropped = set()
@@ -22,7 +25,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
     def do_GET(self):
         with open(os.path.join(ROOT, "requests.log"), "a") as log:
             log.write(f"{self.path} {self.headers.get('Range', '-')}\n")
-        drop = self.path.startswith("/drop-once/")
+        drop = self.path.startswith("/drop-once/") or self.path.startswith("/norange-drop/")
+        norange = self.path.startswith("/norange-drop/")
+        slow = self.path.startswith("/slow/")
         path = os.path.join(ROOT, os.path.basename(self.path))
         if not os.path.isfile(path):
             self.send_error(404)
@@ -30,7 +35,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
         data = open(path, "rb").read()
         start = 0
         rng = self.headers.get("Range")
-        if rng and rng.startswith("bytes=") and rng.endswith("-"):
+        if rng and rng.startswith("bytes=") and rng.endswith("-") and not norange:
             start = int(rng[6:-1])
             self.send_response(206)
             self.send_header("Content-Range", f"bytes {start}-{len(data) - 1}/{len(data)}")
@@ -45,6 +50,13 @@ class Handler(http.server.BaseHTTPRequestHandler):
             self.wfile.flush()
             self.connection.shutdown(2)
             self.close_connection = True
+            return
+        if slow:
+            piece = len(body) // 32 + 1
+            for i in range(0, len(body), piece):
+                self.wfile.write(body[i:i + piece])
+                self.wfile.flush()
+                time.sleep(0.1)
             return
         self.wfile.write(body)
 

@@ -14,6 +14,7 @@ import stat
 import subprocess
 import sys
 import tempfile
+import time
 
 failures = []
 
@@ -76,6 +77,10 @@ def main():
             f.write(f"[image]\n{image}\n{extra}")
         return subprocess.run([tool, name], env=env, capture_output=True, text=True)
 
+    def vm_file(name, image, extra=""):
+        with open(os.path.join(tmp, "etc", name + ".ini"), "w") as f:
+            f.write(f"[image]\n{image}\n{extra}")
+
     def requests():
         p = os.path.join(www, "requests.log")
         return open(p).read().splitlines() if os.path.exists(p) else []
@@ -114,6 +119,27 @@ def main():
               f"a dropped connection resumes with Range (stderr: {r.stderr.strip()[-200:]})")
         check(any(open(os.path.join(images, f), "rb").read() == data for f in cached() if f.endswith("base.img")
                   and "drop" not in f), "and the resumed file is whole and verified")
+
+        # M3: the connection drops, and the server then ignores Range (200, the whole file)
+        shutil.copy(os.path.join(www, "base.img"), os.path.join(www, "nr.img"))
+        r = vm("norange", f"source = {url}/norange-drop/nr.img\nchecksum = sha256:{sha256}")
+        check(r.returncode == 0, f"a server that ignores Range: restarted from zero (stderr: {r.stderr.strip()[-300:]})")
+        check(any(f.endswith("nr.img") and open(os.path.join(images, f), "rb").read() == data for f in cached())
+              and not any(f.endswith(".partial") for f in os.listdir(images)), "whole and verified, no partial left")
+
+        # M5: two VMs start on one source at once; both come up, one verified file
+        shutil.copy(os.path.join(www, "base.img"), os.path.join(www, "slow.img"))
+        vm_file("slow1", f"source = {url}/slow/slow.img\nchecksum = sha256:{sha256}")
+        first = subprocess.Popen([tool, "slow1"], env=env, stderr=subprocess.PIPE, text=True)
+        time.sleep(1.0)
+        vm_file("slow2", f"source = {url}/slow/slow.img\nchecksum = sha256:{sha256}")
+        second = subprocess.run([tool, "slow2"], env=env, capture_output=True, text=True)
+        first_err = first.communicate(timeout=60)[1]
+        check(first.returncode == 0 and second.returncode == 0,
+              f"two concurrent downloads of one source both succeed ({first_err.strip()[-200:]} / {second.stderr.strip()[-200:]})")
+        slow_cached = [f for f in cached() if f.endswith("slow.img")]
+        check(len(slow_cached) == 1 and open(os.path.join(images, slow_cached[0]), "rb").read() == data
+              and not any(f.endswith(".partial") for f in os.listdir(images)), "one whole verified file, no partial")
 
         r = vm("missing", f"source = {url}/nope.img\nchecksum = sha256:{sha256}")
         check(r.returncode == 1 and "HTTP 404" in r.stderr, "a 404 is reported as such")
@@ -192,6 +218,21 @@ def main():
         r = subprocess.run([tool, "--reset", "data"], env=env, capture_output=True, text=True)
         check(r.returncode == 0 and not os.path.exists(os.path.join(tmp, "state", "data", "disk.qcow2"))
               and b"precious" in open(data_disk, "rb").read(), "reset discards the overlay, keeps data disks")
+
+        # M7: a local source with checksums = is verified against its line there
+        sumslocal = os.path.join(tmp, "LOCAL256SUMS")
+        localsrc = os.path.join(tmp, "lsrc.img")
+        shutil.copy(os.path.join(www, "base.img"), localsrc)
+        with open(sumslocal, "w") as f:
+            f.write(f"{'ab' * 32}  lsrc.img\n")
+        r = vm("localsums", f"source = {localsrc}\nchecksums = {sumslocal}")
+        check(r.returncode == 1 and "checksum mismatch" in r.stderr
+              and not os.path.exists(os.path.join(tmp, "state", "localsums", "disk.qcow2")),
+              f"a local source that does not match checksums = refuses to boot ({r.stderr.strip()[-200:]})")
+        with open(sumslocal, "w") as f:
+            f.write(f"{sha256}  lsrc.img\n")
+        r = vm("localsums", f"source = {localsrc}\nchecksums = {sumslocal}")
+        check(r.returncode == 0, f"and boots when it matches ({r.stderr.strip()[-200:]})")
 
         local = os.path.join(tmp, "local.img")
         with open(local, "wb") as f:

@@ -10,6 +10,7 @@ systemctl/journalctl inside it, and prints the journal when an assertion fails.
 import json
 import os
 import re
+import shutil
 import sys
 import time
 
@@ -168,6 +169,41 @@ def ssh_banner(c, port, tries=10):
 def mono(c, unit, prop):
     """A monotonic timestamp property of @unit, in microseconds."""
     return int(c.unit_property(unit, prop) or 0)
+
+
+def scenario_hidden_paths(c):
+    """Files under /var/tmp, /root and /tmp, hidden by PrivateTmp=/ProtectHome=, reach the VM.
+
+    The kernel lives in "/var/tmp/a b:c%d" (a blank, a colon and a '%' to escape), the initrd in
+    /root, a data disk in /tmp: the generator binds each file into the service and the guest boots
+    with all three.
+    """
+    kernel, initrd = c.tiny_guest()
+    hidden_kernel, hidden_initrd = "/var/tmp/a b:c%d/vmlinuz", "/root/qvm-tiny/initrd.img"
+    disk = "/tmp/qvm-disks/data.qcow2"
+    for src, dest in ((kernel, hidden_kernel), (initrd, hidden_initrd)):
+        os.makedirs(os.path.dirname(c.path(dest)), exist_ok=True)
+        shutil.copyfile(c.path(src), c.path(dest))
+    ini = tiny_vm((hidden_kernel, hidden_initrd), "VM with hidden files")
+    c.write("/etc/qvm/hidden.ini", ini + f"[disk:data]\nsize = 64M\npath = {disk}\n")
+    c.boot()
+    c.run(["mkdir", "-p", os.path.dirname(disk)])
+    c.run(["qemu-img", "create", "-q", "-f", "qcow2", disk, "64M"])
+    c.run(["chown", "qvm:qvm", disk])
+    c.systemctl("daemon-reload")
+    dropin = c.run(["systemctl", "cat", "qvm@hidden.service"]).stdout
+    expect('BindReadOnlyPaths="-/var/tmp/a b:c%%d/vmlinuz"' in dropin,
+           "the kernel under /var/tmp is bound read-only, quoted, '%' doubled", dropin)
+    expect('BindReadOnlyPaths="-/root/qvm-tiny/initrd.img"' in dropin, "the initrd under /root is bound", dropin)
+    expect("ProtectHome=tmpfs" in dropin, "/root is reached through a tmpfs", dropin)
+    expect(f'BindPaths="-{disk}"' in dropin, "the data disk under /tmp is bound writable", dropin)
+    c.systemctl("start", "qvm@hidden.service")
+    wait_console(c, "hidden", BOOTED)
+    pids = qemu_pids(c, "hidden")
+    expect(pids, "QEMU runs")
+    cmdline = c.run(["cat", f"/proc/{pids[0]}/cmdline"]).stdout.replace("\0", " ")
+    expect(disk in cmdline and "a b:c%d/vmlinuz" in cmdline, "QEMU got the hidden kernel and disk", cmdline)
+    c.systemctl("stop", "qvm@hidden.service")
 
 
 def scenario_broken_ini(c):
@@ -439,6 +475,7 @@ SCENARIOS = {
     "autostart": (scenario_autostart, {}),
     "ordering": (scenario_ordering, {}),
     "poweroff": (scenario_poweroff, {}),
+    "hidden-paths": (scenario_hidden_paths, {}),
     "qemu-crash": (scenario_qemu_crash, {}),
     "full-guest": (scenario_full_guest, {"grace": 300}),
     "tap-guest": (scenario_tap_guest, {"grace": 300}),

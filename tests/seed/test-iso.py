@@ -142,7 +142,7 @@ def main():
 
         # An unknown VM fails.
         p = subprocess.run([qvm_seed, "nosuchvm"], env=env, capture_output=True, text=True)
-        check(p.returncode == 1, "unknown VM fails")
+        check(p.returncode == 2, "unknown VM fails as a configuration error (exit 2)")
     return 1 if fails else 0
 
 

@@ -135,11 +135,23 @@ static void test_fuse_escape(void **state)
 	struct share_config s = { .name = "x", .path = "/srv/one,two" };
 
 	assert_string_equal(e, "/srv/a\\,b\\\\c");
-	assert_int_equal(virtiofsd_argv(&s, "/usr/lib/qemu/virtiofsd", 3, &argv), 0);
+	assert_int_equal(virtiofsd_argv(&s, "/usr/lib/qemu/virtiofsd", 3, "namespace", &argv), 0);
 	assert_string_equal(argv[0], "/usr/lib/qemu/virtiofsd");
 	assert_string_equal(argv[1], "--fd=3");
 	assert_string_equal(argv[3], "source=/srv/one\\,two");
 	assert_true(strv_contains(argv, "sandbox=namespace"));
+}
+
+static void test_sandbox_mode(void **state)
+{
+	write_text("mountinfo-host", "22 1 0:21 / /proc rw - proc proc rw\n"
+				     "23 1 0:22 / /sys rw - sysfs sysfs rw\n");
+	write_text("mountinfo-nspawn", "22 1 0:21 / /proc rw - proc proc rw\n"
+				       "30 22 0:21 /sys /proc/sys ro - proc proc rw\n");
+	assert_string_equal(share_sandbox_mode(strcat(strcpy((char[4096]){ 0 }, tmpdir), "/mountinfo-host")),
+			    "namespace");
+	assert_string_equal(share_sandbox_mode(strcat(strcpy((char[4096]){ 0 }, tmpdir), "/mountinfo-nspawn")),
+			    "chroot");
 }
 
 static void test_qemu_escape(void **state)
@@ -176,6 +188,7 @@ int main(void)
 		cmocka_unit_test(test_host_checks),
 		cmocka_unit_test(test_fuse_escape),
 		cmocka_unit_test(test_qemu_escape),
+		cmocka_unit_test(test_sandbox_mode),
 		cmocka_unit_test(test_descriptors),
 	};
 
