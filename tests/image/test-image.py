@@ -222,7 +222,8 @@ def main():
         # M7: a local source with checksums = is verified against its line there
         sumslocal = os.path.join(tmp, "LOCAL256SUMS")
         localsrc = os.path.join(tmp, "lsrc.img")
-        shutil.copy(os.path.join(www, "base.img"), localsrc)
+        with open(localsrc, "wb") as f:  # the first version: www/base.img was refreshed above
+            f.write(data)
         with open(sumslocal, "w") as f:
             f.write(f"{'ab' * 32}  lsrc.img\n")
         r = vm("localsums", f"source = {localsrc}\nchecksums = {sumslocal}")
