@@ -10,6 +10,7 @@
 #include "cli.h"
 #include "basic.h"
 #include "crosscheck.h"
+#include "qemu_argv.h"
 #include "strv.h"
 
 /* Everything loaded for one run of qvm check. */
@@ -238,6 +239,24 @@ static int cross(struct check *k)
 	return 0;
 }
 
+/* What this host lacks for each checked VM: QEMU, its machine, firmware, KVM. Return: 0, or -ENOMEM. */
+static int host(struct check *k)
+{
+	_cleanup_diag_list_ struct diag_list errors = { 0 }, warnings = { 0 };
+	struct qemu_host h;
+
+	qemu_host_probe(&h);
+	for (size_t i = 0; i < k->n; i++)
+		if (k->report[i] && qemu_host_check(k->configs[i], &h, &errors, &warnings) < 0)
+			return -ENOMEM;
+	diag_print(&errors, stdout, "");
+	for (size_t i = 0; i < warnings.n; i++)
+		printf("%s: warning: %s\n", warnings.items[i].path, warnings.items[i].message);
+	k->errors += (unsigned)errors.n;
+	k->warnings += (unsigned)warnings.n;
+	return 0;
+}
+
 /* Print usage. */
 static void help(void)
 {
@@ -283,6 +302,8 @@ int cli_check(int argc, char *argv[])
 		check_dir_loaded(&k);
 	if (r >= 0)
 		r = cross(&k);
+	if (r >= 0)
+		r = host(&k);
 	if (r < 0) {
 		check_free(&k);
 		return cli_error("check failed: %s", strerror(-r));

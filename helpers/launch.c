@@ -595,7 +595,12 @@ static int start_qemu(struct launcher *l, struct qemu_host *host)
 	_cleanup_close_ int qmp_listen = -1, qmp_high = -1, child_high = -1;
 	int pair[2], r;
 	pid_t parent = getpid();
+	char missing[512];
 
+	if (qemu_binary_check(l->c, missing, sizeof(missing)) < 0) {
+		log_error("cannot start the VM: %s", missing);
+		return -ENOENT;
+	}
 	qmp_listen = listen_unix(l->paths.qmp_socket, 0600);
 	if (qmp_listen < 0)
 		return log_error_errno(qmp_listen, "cannot listen on %s: %m", l->paths.qmp_socket);

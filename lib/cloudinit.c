@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <openssl/evp.h>
 #include <yaml.h>
 
 #include "macro.h"
@@ -452,15 +453,51 @@ int cloudinit_network_config(const struct vm_config *c, char **ret)
 	return doc_end(&d, ret);
 }
 
-int cloudinit_parse_keys_file(const char *text, char ***keys)
+/* The big-endian uint32 at @p. */
+static uint32_t be32(const unsigned char *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+bool ssh_public_key_valid(const char *line)
+{
+	static const char *const types[] = {
+		"ssh-ed25519", "ssh-rsa", "ssh-dss", "ecdsa-sha2-nistp256", "ecdsa-sha2-nistp384",
+		"ecdsa-sha2-nistp521", "sk-ssh-ed25519@openssh.com", "sk-ecdsa-sha2-nistp256@openssh.com", NULL,
+	};
+	_cleanup_free_ unsigned char *blob = NULL;
+	size_t tlen = strcspn(line, " \t"), blen;
+	const char *b64 = line + tlen;
+	bool known = false;
+	int n;
+
+	for (size_t i = 0; types[i]; i++)
+		known |= strlen(types[i]) == tlen && strncmp(line, types[i], tlen) == 0;
+	if (!known)
+		return false;
+	b64 += strspn(b64, " \t");
+	blen = strcspn(b64, " \t");
+	if (blen < 8 || blen % 4 != 0 || strspn(b64, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=") < blen)
+		return false;
+	blob = malloc(blen);
+	if (!blob)
+		return false;
+	n = EVP_DecodeBlock(blob, (const unsigned char *)b64, (int)blen);
+	/* the key blob names its own type first: uint32 length, then the same string */
+	return n >= 4 + (int)tlen && be32(blob) == tlen && memcmp(blob + 4, line, tlen) == 0;
+}
+
+int cloudinit_parse_keys_file(const char *text, char ***keys, unsigned *bad_line)
 {
 	const char *p = text;
+	unsigned line_no = 0;
 
 	while (*p) {
 		size_t len = strcspn(p, "\n");
 		size_t end = len;
 		size_t start = 0;
 
+		line_no++;
 		while (start < end && isspace((unsigned char)p[start]))
 			start++;
 		while (end > start && isspace((unsigned char)p[end - 1]))
@@ -468,7 +505,13 @@ int cloudinit_parse_keys_file(const char *text, char ***keys)
 		if (end > start && p[start] != '#') {
 			_cleanup_free_ char *line = strndup(p + start, end - start);
 
-			if (!line || strv_push(keys, line) < 0)
+			if (!line)
+				return -ENOMEM;
+			if (!ssh_public_key_valid(line)) {
+				*bad_line = line_no;
+				return -EBADMSG;
+			}
+			if (strv_push(keys, line) < 0)
 				return -ENOMEM;
 		}
 		p += len;

@@ -1,6 +1,8 @@
 /* cloudinit.h - the NoCloud seed documents (meta-data, user-data, vendor-data, network-config) of a VM */
 #pragma once
 
+#include <stdbool.h>
+
 #include "config.h"
 
 /*
@@ -68,9 +70,18 @@ int cloudinit_vendor_data(const char *user_file, char **ret);
 int cloudinit_network_config(const struct vm_config *c, char **ret);
 
 /**
+ * ssh_public_key_valid() - whether @line is an ssh public key: a known key
+ * type, then base64 whose key blob names that same type, then an optional
+ * comment (authorized_keys options are not accepted)
+ * Return: true or false
+ */
+bool ssh_public_key_valid(const char *line);
+
+/**
  * cloudinit_parse_keys_file() - the ssh keys in the text of an authorized_keys file
  * @text: file content
  * @keys: each non-empty line that is not a '#' comment is appended (without "\r\n")
- * Return: 0, -ENOMEM
+ * @bad_line: set to the 1-based number of a line that is not an ssh public key
+ * Return: 0, -EBADMSG for such a line (nothing of it is kept, nor echoed), -ENOMEM
  */
-int cloudinit_parse_keys_file(const char *text, char ***keys);
+int cloudinit_parse_keys_file(const char *text, char ***keys, unsigned *bad_line);

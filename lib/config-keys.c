@@ -393,7 +393,16 @@ static const struct key_def key_table[] = {
 		  "(list, one key per line) An ssh public key for the user."),
 	ROW_LIST("cloud-init", "ssh-authorized-keys-file", vm_config, ci_ssh_authorized_keys_files,
 		.doc =
-		  "(list, one path per line) A file of ssh public keys, one per line."),
+		  "(list, one path per line) A file of ssh public keys, one per line\n"
+		  "(blank lines and\n"
+		  ".B #\n"
+		  "comments allowed). It is read as root, so it is checked: every other line\n"
+		  "must parse as\n"
+		  ".I TYPE BASE64\n"
+		  "[comment] with a known key type whose key data names that type\n"
+		  "(authorized_keys options are not accepted); at most 64 KiB; not a symlink;\n"
+		  "owned by root or the user running qvm. A bad line fails the seed at its\n"
+		  "line number, without echoing it."),
 	ROW_STRING("cloud-init", "password-hash", vm_config, ci_password_hash,
 		.doc =
 		  "(string) crypt(3) hash of the user's password, as made by\n"

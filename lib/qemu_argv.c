@@ -389,8 +389,10 @@ static int add_firmware(struct argv_builder *b, const struct vm_config *c, const
 		return 0; /* no UEFI installed for this arch: QEMU's built-in firmware */
 	if (r < 0)
 		return diag_add(diags, c->path, 0,
-				"firmware = uefi, but no UEFI firmware descriptor for %s machine %s in %s (install ovmf or qemu-efi-*)",
-				c->arch, machine, host->firmware_dir),
+				"firmware = uefi, but no UEFI firmware descriptor for %s machine %s in %s: %s%s",
+				c->arch, machine, host->firmware_dir,
+				qemu_firmware_package(c->arch) ? "apt-get install " : "Debian has none; use firmware = auto",
+				qemu_firmware_package(c->arch) ?: ""),
 		       -EINVAL;
 	add_path_opt(b, "-drive", "if=pflash,unit=0,format=raw,readonly=on,file=", code, "");
 	add_path_opt(b, "-drive", "if=pflash,unit=1,format=raw,file=", p->efivars, "");

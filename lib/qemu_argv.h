@@ -69,6 +69,30 @@ bool qemu_machine_fits(const char *machine, const char *arch);
 int qemu_gdb_address(const struct vm_config *c, const struct vm_paths *p, char *buf, size_t size);
 
 /**
+ * qemu_firmware_package() - the Debian package with UEFI firmware for guest @arch
+ * Return: a static string (ovmf, qemu-efi-aarch64, ...), or NULL where Debian has none with a
+ * QEMU firmware descriptor (riscv64)
+ */
+const char *qemu_firmware_package(const char *arch);
+
+/**
+ * qemu_binary_check() - is VM @c's QEMU ([qemu] binary, or qemu-system-ARCH in PATH) there?
+ * @buf: on failure, what is missing and the Debian package to install
+ * Return: 0, or -ENOENT
+ */
+int qemu_binary_check(const struct vm_config *c, char *buf, size_t size);
+
+/**
+ * qemu_host_check() - what keeps VM @c from starting on this host, for qvm check:
+ * a missing qemu-system-ARCH or firmware (naming the package), a machine type
+ * QEMU does not have, accel = kvm without a usable KVM (a warning: the start
+ * fails), icount that keeps a VM from KVM (a warning)
+ * Return: 0, or -ENOMEM/-ENAMETOOLONG
+ */
+int qemu_host_check(const struct vm_config *c, const struct qemu_host *host, struct diag_list *errors,
+		    struct diag_list *warnings);
+
+/**
  * qemu_host_probe() - fill @h with the facts of this host: its architecture,
  * whether /dev/kvm answers KVM_GET_API_VERSION, the firmware descriptor dir,
  * -sandbox support; qmp_listen_fd = -1, disk_format = NULL

@@ -7,10 +7,13 @@
 #include <linux/kvm.h>
 #include <stdlib.h>
 #include <string.h>
+#include <stdio.h>
 #include <sys/ioctl.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "macro.h"
+#include "strv.h"
 #include "paths.h"
 
 /* Whether /dev/kvm opens read-write and speaks the stable KVM API. */
@@ -110,4 +113,131 @@ int vm_disk_format(const struct vm_config *c, const struct vm_paths *p, const ch
 	if (!*ret)
 		return -errno;
 	return write_format_record(record, *ret);
+}
+
+/* The Debian package that ships qemu-system-@arch. */
+static const char *binary_package(const char *arch)
+{
+	if (strcmp(arch, "x86_64") == 0 || strcmp(arch, "i386") == 0)
+		return "qemu-system-x86";
+	if (strcmp(arch, "aarch64") == 0 || strcmp(arch, "arm") == 0)
+		return "qemu-system-arm";
+	return "qemu-system-misc";
+}
+
+const char *qemu_firmware_package(const char *arch)
+{
+	if (strcmp(arch, "x86_64") == 0 || strcmp(arch, "i386") == 0)
+		return "ovmf";
+	if (strcmp(arch, "aarch64") == 0)
+		return "qemu-efi-aarch64";
+	if (strcmp(arch, "arm") == 0)
+		return "qemu-efi-arm";
+	return NULL;
+}
+
+/* Whether @binary (a path, or a name looked up in PATH) is an executable file. */
+static bool binary_found(const char *binary)
+{
+	const char *path = getenv("PATH");
+
+	if (strchr(binary, '/'))
+		return access(binary, X_OK) == 0;
+	for (const char *p = path ? path : "/usr/bin:/bin"; *p; p += strcspn(p, ":"), p += *p == ':') {
+		_cleanup_free_ char *full = NULL;
+
+		if (asprintf(&full, "%.*s/%s", (int)strcspn(p, ":"), p, binary) < 0)
+			return false;
+		if (access(full, X_OK) == 0)
+			return true;
+	}
+	return false;
+}
+
+int qemu_binary_check(const struct vm_config *c, char *buf, size_t size)
+{
+	char binary[256];
+
+	snprintf(binary, sizeof(binary), "%s", c->qemu_binary ? c->qemu_binary : "");
+	if (!c->qemu_binary)
+		snprintf(binary, sizeof(binary), "qemu-system-%s", c->arch);
+	if (binary_found(binary))
+		return 0;
+	if (c->qemu_binary)
+		snprintf(buf, size, "[qemu] binary = %s does not exist or is not executable", c->qemu_binary);
+	else
+		snprintf(buf, size, "%s is not installed: apt-get install %s", binary, binary_package(c->arch));
+	return -ENOENT;
+}
+
+/* Whether `@binary -machine help` lists @machine (as a name or an alias); true when QEMU cannot be asked. */
+static bool machine_listed(const char *binary, const char *machine)
+{
+	char line[512];
+	bool found = false, asked = false;
+	int pipefd[2];
+	pid_t pid;
+	FILE *f;
+
+	if (pipe2(pipefd, O_CLOEXEC) < 0)
+		return true;
+	pid = fork();
+	if (pid == 0) {
+		dup2(pipefd[1], STDOUT_FILENO);
+		execlp(binary, binary, "-machine", "help", (char *)NULL);
+		_exit(127);
+	}
+	close(pipefd[1]);
+	f = pid > 0 ? fdopen(pipefd[0], "re") : NULL;
+	if (!f)
+		close(pipefd[0]);
+	while (f && fgets(line, sizeof(line), f)) {
+		size_t n = strcspn(line, " \t\n");
+
+		asked = asked || strncmp(line, "Supported machines", 18) == 0;
+		found = found || (n == strlen(machine) && strncmp(line, machine, n) == 0);
+	}
+	if (f)
+		fclose(f);
+	if (pid > 0)
+		waitpid(pid, NULL, 0);
+	return found || !asked;
+}
+
+/* Whether KVM can run guest @arch on this host (as the argv builder decides). */
+static bool kvm_runs(const struct qemu_host *host, const char *arch)
+{
+	return host->kvm_usable && (strcmp(arch, host->host_arch) == 0 ||
+				    (strcmp(arch, "i386") == 0 && strcmp(host->host_arch, "x86_64") == 0));
+}
+
+int qemu_host_check(const struct vm_config *c, const struct qemu_host *host, struct diag_list *errors,
+		    struct diag_list *warnings)
+{
+	_cleanup_diag_list_ struct diag_list build = {};
+	char **argv = NULL, msg[512], binary[256];
+	struct vm_config relaxed = *c;
+	struct qemu_choice choice;
+	struct vm_paths paths;
+
+	snprintf(binary, sizeof(binary), "qemu-system-%s", c->arch);
+	if (qemu_binary_check(c, msg, sizeof(msg)) < 0)
+		diag_add(errors, c->path, 0, "%s", msg);
+	else if (c->machine && !machine_listed(c->qemu_binary ? c->qemu_binary : binary, c->machine))
+		diag_add(errors, c->path, 0, "machine %s: qemu-system-%s does not have it (qemu-system-%s -machine help lists them)",
+			 c->machine, c->arch, c->arch);
+	if (c->accel == ACCEL_KVM && !kvm_runs(host, c->arch)) {
+		diag_add(warnings, c->path, 0, "accel = kvm, but KVM cannot run %s guests here (%s): the VM will not start; use accel = auto or tcg",
+			 c->arch, host->kvm_usable ? "another arch" : "/dev/kvm is missing or not usable");
+		relaxed.accel = ACCEL_AUTO; /* the rest is checked as it would be with KVM working */
+	}
+	if (c->qemu_icount && c->accel == ACCEL_AUTO && kvm_runs(host, c->arch))
+		diag_add(warnings, c->path, 0, "icount: QEMU allows it with TCG only, so this VM runs under TCG although KVM works here");
+	if (vm_paths_get(c, &paths) < 0)
+		return -ENAMETOOLONG;
+	if (qemu_argv_build(&relaxed, &paths, host, &argv, &choice, &build) < 0)
+		for (size_t i = 0; i < build.n; i++)
+			diag_add(errors, c->path, 0, "%s", build.items[i].message);
+	strv_free(argv);
+	return 0;
 }

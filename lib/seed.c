@@ -16,6 +16,8 @@
 #include "macro.h"
 #include "strv.h"
 
+#define KEYS_FILE_MAX (64 * 1024)   /* an authorized_keys file is a few KiB */
+
 #define SEED_LABEL "cidata"
 #define SEED_FILE_MAX (16u << 20)    /* refuse to put more than 16 MiB of one file into a seed */
 
@@ -70,22 +72,59 @@ static int read_input(const char *cred, const char *path, char **ret)
 	return read_fd(fd, ret);
 }
 
-/* The keys of every ssh-authorized-keys-file. */
+/*
+ * Whether the key file at @path may be used: not a symlink (it could point at
+ * /etc/shadow), a regular file, owned by root or the user running this. A
+ * path the sandbox hides (ProtectHome=) cannot be checked here; its content
+ * still has to parse as ssh public keys, line by line.
+ * Return: 0, -ELOOP (symlink), -EINVAL (not a regular file), -EPERM (owner), other -errno
+ */
+static int key_file_trusted(const char *path)
+{
+	struct stat st;
+
+	if (lstat(path, &st) < 0)
+		return errno == ENOENT || errno == EACCES ? 0 : negative_errno();
+	if (S_ISLNK(st.st_mode))
+		return -ELOOP;
+	if (!S_ISREG(st.st_mode))
+		return -EINVAL;
+	if (st.st_uid != 0 && st.st_uid != getuid())
+		return -EPERM;
+	if (st.st_size > KEYS_FILE_MAX)
+		return -EFBIG;
+	return 0;
+}
+
+/* The keys of every ssh-authorized-keys-file; on failure *@failed names the file (and line). */
 static int read_key_files(const struct vm_config *c, char ***keys, const char **failed)
 {
+	static char where[4200];
 	size_t i = 0;
 
 	STRV_FOREACH(path, c->ci_ssh_authorized_keys_files) {
 		_cleanup_free_ char *text = NULL;
+		unsigned bad_line = 0;
 		char cred[64];
 		int r;
 
 		snprintf(cred, sizeof(cred), CRED_SSH_KEYS_FMT, i++);
-		r = read_input(cred, *path, &text);
+		r = key_file_trusted(*path);
 		if (r >= 0)
-			r = cloudinit_parse_keys_file(text, keys);
+			r = read_input(cred, *path, &text);
+		if (r >= 0 && strlen(text) > KEYS_FILE_MAX)
+			r = -EFBIG;
+		if (r >= 0)
+			r = cloudinit_parse_keys_file(text, keys, &bad_line);
 		if (r < 0) {
-			*failed = *path;
+			snprintf(where, sizeof(where), "%s%s", *path,
+				 r == -ELOOP ? " (a symlink; name the file itself)" :
+				 r == -EPERM ? " (owned by neither root nor this user)" :
+				 r == -EFBIG ? " (larger than 64 KiB)" : "");
+			if (r == -EBADMSG)
+				snprintf(where, sizeof(where), "%s line %u (not an ssh public key: expected 'TYPE BASE64 [comment]')",
+					 *path, bad_line);
+			*failed = where;
 			return r;
 		}
 	}

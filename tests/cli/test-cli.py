@@ -426,8 +426,54 @@ class ImageTest(QvmTest):
         self.assertIn("--force", r.stderr)
 
 
+class HostCheckTest(QvmTest):
+    """qvm check against this host: what QEMU would refuse or lacks, with the Debian package to install."""
+
+    def test_missing_qemu_names_the_package(self):
+        self.write("a.ini", "[vm]\narch = aarch64\n" + BOOT)
+        empty = os.path.join(self.root, "empty-path")
+        os.mkdir(empty)
+        r = self.qvm("check", env=dict(self.env, PATH=empty))
+        self.assertEqual(r.returncode, 1, r.stdout)
+        self.assertIn("a.ini: qemu-system-aarch64 is not installed: apt-get install qemu-system-arm", r.stdout)
+
+    def test_machine_qemu_does_not_have(self):
+        self.write("m.ini", "[vm]\nmachine = nosuch-board\n" + BOOT)
+        r = self.qvm("check")
+        self.assertEqual(r.returncode, 1, r.stdout)
+        self.assertIn("machine nosuch-board: qemu-system-x86_64 does not have it", r.stdout)
+
+    def test_machine_of_another_arch_is_a_config_error(self):
+        self.write("q.ini", "[vm]\narch = aarch64\nmachine = q35\n" + BOOT)
+        r = self.qvm("check")
+        self.assertEqual(r.returncode, 1, r.stdout)
+        self.assertIn("q.ini:3: machine q35 is an x86_64 machine; qemu-system-aarch64 does not have it", r.stdout)
+
+    def test_missing_firmware_names_the_package(self):
+        self.write("f.ini", "[vm]\narch = aarch64\nfirmware = uefi\n" + BOOT)
+        empty = os.path.join(self.root, "no-firmware")
+        os.mkdir(empty)
+        r = self.qvm("check", env=dict(self.env, QVM_FIRMWARE_DIR=empty))
+        self.assertEqual(r.returncode, 1, r.stdout)
+        self.assertIn("apt-get install qemu-efi-aarch64", r.stdout)
+
+    def test_board_and_kvm_warning(self):
+        self.write("pi.ini", "[vm]\narch = arm\nmachine = versatilepb\n" + BOOT)
+        self.write("k.ini", "[vm]\narch = aarch64\naccel = kvm\n" + BOOT)
+        r = self.qvm("check")
+        self.assertEqual(r.returncode, 0, r.stdout)
+        self.assertIn("k.ini: warning: accel = kvm, but KVM cannot run aarch64 guests here", r.stdout)
+        self.assertIn("2 VMs checked: 0 errors, 1 warning", r.stdout)
+
+    def test_icount_with_accel_kvm_is_a_config_error(self):
+        self.write("i.ini", "[vm]\naccel = kvm\n" + BOOT + "[qemu]\nicount = shift=auto\n")
+        r = self.qvm("check")
+        self.assertEqual(r.returncode, 1, r.stdout)
+        self.assertIn("icount works only with TCG", r.stdout)
+
+
 class UsageTest(QvmTest):
-    COMMANDS = ["list", "status", "start", "stop", "restart", "console", "ssh", "logs", "check", "new",
+    COMMANDS = ["list", "status", "start", "stop", "restart", "console", "ssh", "display", "logs", "check", "new",
                 "image", "reset", "reseed"]
 
     def test_help_everywhere(self):

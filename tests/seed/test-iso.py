@@ -33,7 +33,7 @@ def main():
         os.mkdir(etc)
         keys = os.path.join(tmp, "keys.pub")
         with open(keys, "w") as f:
-            f.write("ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIFromKeyFile file@host\n")
+            f.write("ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHfeWlb2ZABELGL4+qoTMyVXQOwGMzZU/CALq4ztSIe9 file@host\n")
         ini = os.path.join(etc, "vm1.ini")
 
         def write_ini(extra=""):
@@ -72,7 +72,7 @@ def main():
             got = isoinfo("-R", "-x", "/" + d, "-i", iso)
             check(got == want, f"{d} on the ISO equals the document")
         ud = isoinfo("-R", "-x", "/user-data", "-i", iso).decode()
-        check(ud.startswith("#cloud-config\n") and "FromKeyFile" in ud, "user-data has the key file's key")
+        check(ud.startswith("#cloud-config\n") and "file@host" in ud, "user-data has the key file's key")
         check("instance-id: qvm-vm1-1\n" in isoinfo("-R", "-x", "/meta-data", "-i", iso).decode(),
               "instance-id generation 1")
 
@@ -84,12 +84,12 @@ def main():
 
         # A changed input (the key file) rewrites it, atomically (new inode), same instance-id.
         with open(keys, "a") as f:
-            f.write("ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAISecondKey second@host\n")
+            f.write("ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAICG99xuXBg98CGJNozhFSV0dUx93Gi9dFiAxEVLmIBsZ second@host\n")
         p = seed()
         st3 = os.stat(iso)
         ud = isoinfo("-R", "-x", "/user-data", "-i", iso).decode()
         check("written" in p.stderr and st3.st_ino != st.st_ino, "changed key file: seed rewritten")
-        check("SecondKey" in ud, "changed key file: new key in user-data")
+        check("second@host" in ud, "changed key file: new key in user-data")
         check("qvm-vm1-1\n" in isoinfo("-R", "-x", "/meta-data", "-i", iso).decode(),
               "changed input keeps the instance-id")
         check(not [n for n in os.listdir(os.path.dirname(iso)) if n.startswith(".")], "no temp files left")
@@ -104,10 +104,10 @@ def main():
         creds = os.path.join(tmp, "creds")
         os.mkdir(creds)
         with open(os.path.join(creds, "qvm.ssh-keys.0"), "w") as f:
-            f.write("ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAICredentialKey cred@host\n")
+            f.write("ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAINyMDsY1Vxw2E0ocmn7kDlou9VUJMow95ph7mZFXyMcx cred@host\n")
         p = seed(e=dict(env, CREDENTIALS_DIRECTORY=creds))
         ud = isoinfo("-R", "-x", "/user-data", "-i", iso).decode()
-        check(p.returncode == 0 and "CredentialKey" in ud and "SecondKey" not in ud,
+        check(p.returncode == 0 and "cred@host" in ud and "second@host" not in ud,
               "key file read through the credential")
 
         # A key file that cannot be read: an error naming it, old seed kept.
@@ -116,6 +116,21 @@ def main():
         p = seed()
         check(p.returncode == 1 and keys in p.stderr, f"unreadable key file fails loudly ({p.stderr.strip()})")
         check(os.stat(iso).st_ino == before.st_ino, "failed run keeps the old seed")
+
+        # M2: a key file that is a symlink (to /etc/passwd), or holds lines that are not
+        # ssh public keys, is refused; nothing of its content reaches the log or the seed.
+        os.symlink("/etc/passwd", keys)
+        p = seed()
+        check(p.returncode == 1 and "symlink" in p.stderr and "root:" not in p.stderr,
+              f"a symlinked key file is refused ({p.stderr.strip()})")
+        os.unlink(keys)
+        shutil.copy("/etc/passwd", keys)
+        p = seed()
+        check(p.returncode == 1 and f"{keys} line 1 (not an ssh public key" in p.stderr and "root:" not in p.stderr,
+              f"a key file of passwd lines is refused at line 1, not echoed ({p.stderr.strip()})")
+        check(os.stat(iso).st_ino == before.st_ino and b"root:" not in open(iso, "rb").read(),
+              "and the old seed is kept, without them")
+        os.unlink(keys)
 
         # No [cloud-init]: exit 0, nothing written or removed.
         with open(ini, "w") as f:

@@ -1,4 +1,5 @@
 /* test-seed-yaml.c - seed documents parse back with libyaml to exactly the values put in, hostile strings included */
+#include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -306,15 +307,41 @@ static void test_network_config(void **state)
 }
 
 /* Key files: comments, blank lines and CRLF are dropped; keys kept whole. */
+#define KEY1 "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHf62m3gkiymOG8vBKaqaHRFQbaMWPzYzv8xk8/W09GD a@b"
+#define KEY2 "ecdsa-sha2-nistp256 AAAAE2VjZHNhLXNoYTItbmlzdHAyNTYAAAAIbmlzdHAyNTYAAABBBDsZ/QCBKsBDg01q6PBFB5xCecN31uUP55VrBIFEYP4ogZ7EsrkVhWswec8FOa8zTzFa/0i2lwQ38fSQtCMtxVk= c d"
+
+/* Keys, comments and blank lines; CRLF and indentation trimmed. */
 static void test_keys_file(void **state)
 {
 	_cleanup_strv_free_ char **keys = NULL;
+	unsigned bad = 0;
 
-	assert_int_equal(cloudinit_parse_keys_file("# team\r\n\nssh-ed25519 AAAA a@b\r\n  ssh-rsa BBBB c d  \n#x\nlast", &keys), 0);
-	assert_int_equal(strv_length(keys), 3);
-	assert_string_equal(keys[0], "ssh-ed25519 AAAA a@b");
-	assert_string_equal(keys[1], "ssh-rsa BBBB c d");
-	assert_string_equal(keys[2], "last");
+	assert_int_equal(cloudinit_parse_keys_file("# team\r\n\n" KEY1 "\r\n  " KEY2 "  \n#x\n", &keys, &bad), 0);
+	assert_int_equal(strv_length(keys), 2);
+	assert_string_equal(keys[0], KEY1);
+	assert_string_equal(keys[1], KEY2);
+}
+
+/* M2: only lines that parse as ssh public keys; /etc/passwd, a private key or a forged blob fail at their line. */
+static void test_keys_file_refuses_non_keys(void **state)
+{
+	static const char *const bad_files[] = {
+		KEY1 "\nroot:x:0:0:root:/root:/bin/bash\n",
+		"-----BEGIN OPENSSH PRIVATE KEY-----\n",
+		"ssh-ed25519\n",
+		"ssh-ed25519 not-base64!\n",
+		"ssh-rsa AAAAC3NzaC1lZDI1NTE5AAAAIHf62m3gkiymOG8vBKaqaHRFQbaMWPzYzv8xk8/W09GD\n",                  /* an ed25519 blob under the rsa type */
+		"command=\"sh\" " KEY1 "\n",    /* options: not accepted */
+		"ssh-ed25519 AAAA\n",
+	};
+
+	for (size_t i = 0; i < sizeof(bad_files) / sizeof(*bad_files); i++) {
+		_cleanup_strv_free_ char **keys = NULL;
+		unsigned bad = 0;
+
+		assert_int_equal(cloudinit_parse_keys_file(bad_files[i], &keys, &bad), -EBADMSG);
+		assert_int_equal(bad, i == 0 ? 2 : 1);
+	}
 }
 
 int main(void)
@@ -328,6 +355,7 @@ int main(void)
 		cmocka_unit_test(test_vendor_data),
 		cmocka_unit_test(test_network_config),
 		cmocka_unit_test(test_keys_file),
+		cmocka_unit_test(test_keys_file_refuses_non_keys),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
