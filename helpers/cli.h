@@ -2,12 +2,14 @@
 #pragma once
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 
 #include <systemd/sd-bus.h>
 
 #include "config.h"
 #include "macro.h"
+#include "qmp.h"
 
 /* Exit codes of qvm, documented in qvm(1). */
 enum {
@@ -136,6 +138,70 @@ int cli_reset(int argc, char *argv[]);
  */
 int cli_reseed(int argc, char *argv[]);
 
+/**
+ * cli_monitor() - qvm monitor NAME [HMP COMMAND]: human monitor commands, or a prompt
+ * @argc: argument count, argv[0] being the subcommand
+ * @argv: arguments
+ * Return: exit status, QVM_EXIT_*
+ */
+int cli_monitor(int argc, char *argv[]);
+
+/**
+ * cli_qmp() - qvm qmp NAME: raw QMP between stdin/stdout and the VM's monitor
+ * @argc: argument count, argv[0] being the subcommand
+ * @argv: arguments
+ * Return: exit status, QVM_EXIT_*
+ */
+int cli_qmp(int argc, char *argv[]);
+
+/**
+ * cli_snapshot() - qvm snapshot NAME create|list|revert|delete [SNAP]
+ * @argc: argument count, argv[0] being the subcommand
+ * @argv: arguments
+ * Return: exit status, QVM_EXIT_*
+ */
+int cli_snapshot(int argc, char *argv[]);
+
+/**
+ * cli_disk() - qvm disk grow NAME [DISK] SIZE
+ * @argc: argument count, argv[0] being the subcommand
+ * @argv: arguments
+ * Return: exit status, QVM_EXIT_*
+ */
+int cli_disk(int argc, char *argv[]);
+
+#define VM_DISKS_MAX 64
+
+/* One disk of a VM, as qvm disk and qvm snapshot see it. */
+struct vm_disk {
+	const char *name;         /* "system", or the [disk:NAME] name */
+	char device[24];          /* QEMU's drive id: disk0, data0, ... */
+	char key[80];             /* its size key, for messages: "[image] size", "[disk:NAME] size" */
+	char path[4096];          /* the file QEMU opens */
+	uint64_t size;            /* configured size, 0 = none */
+	bool qvm_made;            /* qvm created it (not the administrator's own [image] disk) */
+	bool ephemeral;           /* a throwaway overlay in the runtime dir */
+	bool raw;                 /* a raw file: no internal snapshots */
+};
+
+/**
+ * vm_disks_get() - the disks of VM @c: the system disk first (when it has one), then [disk:NAME]
+ * Return: 0, or negative errno
+ */
+int vm_disks_get(const struct vm_config *c, struct vm_disk disks[static VM_DISKS_MAX], size_t *n);
+
+/**
+ * cli_monitor_open() - connect to VM @c's monitor socket and negotiate QMP
+ * @on_event: called for events (may be NULL)
+ * Return: 0 and *@ret, -ENOENT/-ECONNREFUSED when the VM is not running, -EACCES, ...
+ */
+int cli_monitor_open(const struct vm_config *c, qmp_event_fn on_event, void *userdata, struct qmp **ret);
+
+/**
+ * cli_monitor_error() - print why VM @name's monitor could not be used
+ * Return: QVM_EXIT_FAILURE
+ */
+int cli_monitor_error(const char *name, int r);
 
 /**
  * cli_load_vm() - load VM @name from the config dir, printing its diagnostics

@@ -2,9 +2,37 @@
 #include "helper.h"
 
 #include <errno.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include "diag.h"
 #include "log.h"
+
+/*
+ * Under qvm@.service the template sets QVM_CONFIG_DIGEST=ungenerated and the
+ * generator's drop-in overrides it with the digest of the files it read. A
+ * helper that finds "ungenerated" runs a VM the generator rejected; one that
+ * finds another digest runs a plan made from files that changed since.
+ * Either way, starting would use a stale plan, so stop. Run by hand (no
+ * QVM_CONFIG_DIGEST), a helper just reads the files.
+ */
+static int check_generated(const char *name)
+{
+	const char *want = getenv("QVM_CONFIG_DIGEST");
+	char have[CONFIG_DIGEST_SIZE];
+
+	if (!want || !*want)
+		return 0;
+	if (strcmp(want, "ungenerated") == 0)
+		return log_error_errno(ESTALE, "VM %s has no generated units: qvm-generator rejected %s/%s.ini "
+				       "(see qvm check %s) or has not run; fix it and run systemctl daemon-reload",
+				       name, config_dir(), name, name);
+	if (config_digest(config_dir(), name, have) < 0 || strcmp(have, want) != 0)
+		return log_error_errno(ESTALE, "configuration changed: run systemctl daemon-reload "
+				       "(%s/%s.ini or its drop-ins differ from what qvm@%s.service was generated from)",
+				       config_dir(), name, name);
+	return 0;
+}
 
 int helper_load_vm(const char *name, struct vm_config **ret)
 {
@@ -15,6 +43,8 @@ int helper_load_vm(const char *name, struct vm_config **ret)
 		log_error("invalid VM name '%s'", name);
 		return HELPER_EXIT_CONFIG;
 	}
+	if (check_generated(name) < 0)
+		return HELPER_EXIT_CONFIG;
 	r = config_load(config_dir(), name, ret, &diags);
 	log_diags(LOG_ERR, &diags, NULL);
 	if (r == -ENOENT)

@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <netdb.h>
 #include <signal.h>
 #include <stdio.h>
@@ -32,6 +33,7 @@
 #define EXTEND_INTERVAL_USEC (5 * USEC_PER_SEC)
 #define QUIT_GRACE_USEC (3 * USEC_PER_SEC)
 #define QEMU_QMP_FD 3
+#define QEMU_MONITOR_FD 4
 
 /* One attached `qvm console` (or socat) client. */
 struct console_client {
@@ -407,14 +409,15 @@ static void begin_stop(struct launcher *l, const char *why)
 				   on_stop_timer, l);
 }
 
-/* SIGTERM/SIGINT from systemd or a terminal. */
+/* SIGTERM/SIGINT from systemd or a terminal, SIGRTMIN+4 from machinectl poweroff. */
 static int on_signal(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata)
 {
 	struct launcher *l = userdata;
+	const char *name = sigabbrev_np((int)si->ssi_signo) ?: "RTMIN+4 (machinectl poweroff)";
 
 	if (l->stopping)
-		log_info("SIG%s received again; the stop is already under way", sigabbrev_np((int)si->ssi_signo));
-	begin_stop(l, sigabbrev_np((int)si->ssi_signo));
+		log_info("SIG%s received again; the stop is already under way", name);
+	begin_stop(l, name);
 	return 0;
 }
 
@@ -569,8 +572,35 @@ static int copy_efivars(const char *template, const char *target)
 	return n < 0 ? log_error_errno(errno, "cannot read %s: %m", template) : 0;
 }
 
-/* In the child: QEMU's fds in place (stdin/stdout = console, 3 = QMP listener), then exec. */
-__attribute__((noreturn)) static void exec_qemu(char **argv, int console_fd, int qmp_fd, pid_t parent)
+/*
+ * The administrator's monitor: a second QMP listener QEMU serves itself, so a
+ * client there never sees or steals the launcher's replies and events. Mode
+ * 0600 (root, and the VM's own user); with [qemu] monitor-group, 0660 and that
+ * group (the generator adds the group to the unit's SupplementaryGroups=, so
+ * the launcher may hand the socket to it). Return: the listening fd, or -1.
+ */
+static int listen_monitor(const struct launcher *l)
+{
+	_cleanup_close_ int fd = listen_unix(l->paths.monitor_socket, l->c->qemu_monitor_group ? 0660 : 0600);
+	struct group *g;
+
+	if (fd < 0) {
+		log_warning("no monitor: cannot listen on %s: %s", l->paths.monitor_socket, strerror(-fd));
+		return -1;
+	}
+	if (l->c->qemu_monitor_group) {
+		g = getgrnam(l->c->qemu_monitor_group);
+		if (!g || chown(l->paths.monitor_socket, (uid_t)-1, g->gr_gid) < 0) {
+			log_warning("monitor-group = %s: %s; the monitor is for root only", l->c->qemu_monitor_group,
+				    g ? strerror(errno) : "no such group");
+			chmod(l->paths.monitor_socket, 0600);
+		}
+	}
+	return TAKE_FD(fd);
+}
+
+/* In the child: QEMU's fds in place (stdin/stdout = console, 3 = QMP listener, 4 = monitor), then exec. */
+__attribute__((noreturn)) static void exec_qemu(char **argv, int console_fd, int qmp_fd, int monitor_fd, pid_t parent)
 {
 	sigset_t none;
 
@@ -580,7 +610,7 @@ __attribute__((noreturn)) static void exec_qemu(char **argv, int console_fd, int
 	sigprocmask(SIG_SETMASK, &none, NULL);
 	signal(SIGPIPE, SIG_DFL);   /* the launcher ignores it; QEMU chooses for itself */
 	if (dup2(console_fd, STDIN_FILENO) < 0 || dup2(console_fd, STDOUT_FILENO) < 0 ||
-	    dup2(qmp_fd, QEMU_QMP_FD) < 0)
+	    dup2(qmp_fd, QEMU_QMP_FD) < 0 || (monitor_fd >= 0 && dup2(monitor_fd, QEMU_MONITOR_FD) < 0))
 		_exit(1);
 	execvp(argv[0], argv);
 	fprintf(stderr, "qvm-launch: cannot run %s: %s\n", argv[0], strerror(errno));
@@ -592,7 +622,7 @@ static int start_qemu(struct launcher *l, struct qemu_host *host)
 {
 	_cleanup_diag_list_ struct diag_list diags = {};
 	_cleanup_strv_free_ char **argv = NULL;
-	_cleanup_close_ int qmp_listen = -1, qmp_high = -1, child_high = -1;
+	_cleanup_close_ int qmp_listen = -1, qmp_high = -1, child_high = -1, monitor_listen = -1, monitor_high = -1;
 	int pair[2], r;
 	pid_t parent = getpid();
 	char missing[512];
@@ -614,6 +644,9 @@ static int start_qemu(struct launcher *l, struct qemu_host *host)
 	if (child_high < 0 || qmp_high < 0)
 		return log_error_errno(errno, "fcntl: %m");
 	host->qmp_listen_fd = QEMU_QMP_FD;
+	monitor_listen = listen_monitor(l);
+	if (monitor_listen >= 0 && (monitor_high = fcntl(monitor_listen, F_DUPFD_CLOEXEC, 10)) >= 0)
+		host->monitor_listen_fd = QEMU_MONITOR_FD;
 	r = qemu_argv_build(l->c, &l->paths, host, &argv, &l->choice, &diags);
 	log_diags(LOG_ERR, &diags, NULL);
 	if (r < 0)
@@ -624,7 +657,7 @@ static int start_qemu(struct launcher *l, struct qemu_host *host)
 	if (l->qemu_pid < 0)
 		return log_error_errno(errno, "fork: %m");
 	if (l->qemu_pid == 0)
-		exec_qemu(argv, child_high, qmp_high, parent);
+		exec_qemu(argv, child_high, qmp_high, monitor_high, parent);
 	return 0;
 }
 
@@ -678,6 +711,8 @@ static int setup_loop(struct launcher *l)
 					    on_flush_timer, l);
 	r = r ?: sd_event_add_signal(l->event, NULL, SIGTERM, on_signal, l);
 	r = r ?: sd_event_add_signal(l->event, NULL, SIGINT, on_signal, l);
+	/* machinectl poweroff NAME: SIGRTMIN+4 to the machine's leader, which is us (qvm-machine) */
+	r = r ?: sd_event_add_signal(l->event, NULL, SIGRTMIN + 4, on_signal, l);
 	r = r ?: sd_event_add_child(l->event, NULL, l->qemu_pid, WEXITED, on_qemu_exit, l);
 	if (r >= 0 && l->console_listen_fd >= 0)
 		r = sd_event_add_io(l->event, NULL, l->console_listen_fd, EPOLLIN, on_console_accept, l);
@@ -687,6 +722,18 @@ static int setup_loop(struct launcher *l)
 		return log_error_errno(r, "event loop: %m");
 	fcntl(l->console_fd, F_SETFL, O_NONBLOCK);
 	return 0;
+}
+
+/* Remove the throwaway overlays (systemd removes the runtime dir anyway; this covers runs by hand). */
+static void discard_ephemeral(const struct launcher *l)
+{
+	char path[4096];
+
+	if (l->c->ephemeral)
+		unlink(l->paths.disk);
+	for (size_t i = 0; i < l->c->n_disks; i++)
+		if (l->c->disks[i].ephemeral && vm_disk_path(&l->paths, &l->c->disks[i], path) == 0)
+			unlink(path);
 }
 
 /* Announce the boot, and for ready = started, check QEMU runs and say so. */
@@ -745,6 +792,7 @@ int launch_vm(const struct vm_config *c)
 	sigaddset(&mask, SIGCHLD);
 	sigaddset(&mask, SIGTERM);
 	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGRTMIN + 4);
 	sigprocmask(SIG_BLOCK, &mask, NULL);
 	if (sd_event_default(&l.event) < 0)
 		return 1;
@@ -776,5 +824,7 @@ int launch_vm(const struct vm_config *c)
 	qmp_free(l.qmp);
 	unlink(l.paths.qmp_socket);
 	unlink(l.paths.console_socket);
+	unlink(l.paths.monitor_socket);
+	discard_ephemeral(&l);
 	return r < 0 ? 1 : r;
 }

@@ -19,6 +19,7 @@
 #include "log.h"
 #include "paths.h"
 #include "signature.h"
+#include "values.h"
 
 #define MIB (1024.0 * 1024.0)
 #define SUMS_MAX (4 * 1024 * 1024)
@@ -292,6 +293,33 @@ static int check_local_source(const struct vm_config *c, char base[static 4096])
 	return 0;
 }
 
+/* Grow disk @path to @want bytes when the config asks for more; a smaller @want is an error naming both. */
+static int grow_disk(const struct vm_config *c, const char *path, const char *key, uint64_t want)
+{
+	char format[32], error[1024] = "", have_text[32], want_text[32];
+	uint64_t have = 0;
+	int r;
+
+	if (want == 0)
+		return 0;
+	r = qemu_img_info(path, format, &have, error, sizeof(error));
+	if (r < 0)
+		return log_error_errno(r, "cannot read disk %s: %s", path, error);
+	format_size(have_text, sizeof(have_text), have);
+	format_size(want_text, sizeof(want_text), want);
+	if (want < have)
+		return log_error_errno(ERANGE, "%s: %s = %s is smaller than the disk %s (%s); qvm never shrinks a disk: set %s "
+				 "to %s or more", c->path, key, want_text, path, have_text, key, have_text);
+	if (want == have)
+		return 0;
+	r = qemu_img_resize(path, format, want, error, sizeof(error));
+	if (r < 0)
+		return log_error_errno(r, "cannot grow %s from %s to %s: %s", path, have_text, want_text, error);
+	log_info("grew %s from %s to %s (%s); the guest sees the new size at this boot", path, have_text,
+		 want_text, key);
+	return 0;
+}
+
 /* The VM's own disk: an existing overlay is checked and reused, else a new one over @base. */
 static int ensure_overlay(const struct vm_config *c, const char *disk, const char *base)
 {
@@ -307,11 +335,19 @@ static int ensure_overlay(const struct vm_config *c, const char *disk, const cha
 			return log_error_errno(ENOENT, "the base image %s of disk %s is missing; the disk holds the VM's data, so qvm "
 					 "will not re-create it. Restore the base, or discard the disk with qvm reset %s",
 					 backing, disk, c->name);
-		return 0;
+		return grow_disk(c, disk, "[image] size", c->image_size);
 	}
 	r = qemu_img_info(base, format, &vsize, error, sizeof(error));
 	if (r < 0)
 		return log_error_errno(r, "cannot read base image %s: %s", base, error);
+	if (c->image_size && c->image_size < vsize) {
+		char have_text[32], want_text[32];
+
+		return log_error_errno(ERANGE, "%s: [image] size = %s is smaller than the base image %s (%s); qvm "
+				       "never shrinks a disk: set size to %s or more, or leave it out", c->path,
+				       format_size(want_text, sizeof(want_text), c->image_size), base,
+				       format_size(have_text, sizeof(have_text), vsize), have_text);
+	}
 	r = qemu_img_create(disk, "qcow2", base, format, c->image_size > vsize ? c->image_size : 0, error,
 			    sizeof(error));
 	if (r < 0 && r != -EEXIST)
@@ -321,6 +357,26 @@ static int ensure_overlay(const struct vm_config *c, const char *disk, const cha
 	return 0;
 }
 
+/* A fresh throwaway qcow2 overlay @overlay over @base (any earlier one is discarded), @size bytes or 0. */
+static int make_ephemeral(const char *overlay, const char *base, uint64_t size)
+{
+	char format[32], error[1024] = "";
+	uint64_t vsize = 0;
+	int r;
+
+	r = qemu_img_info(base, format, &vsize, error, sizeof(error));
+	if (r < 0)
+		return log_error_errno(r, "cannot read %s: %s", base, error);
+	if (unlink(overlay) < 0 && errno != ENOENT)
+		return log_error_errno(errno, "cannot remove the old throwaway overlay %s: %m", overlay);
+	r = qemu_img_create(overlay, "qcow2", base, format, size > vsize ? size : 0, error, sizeof(error));
+	if (r < 0)
+		return log_error_errno(r, "cannot create the throwaway overlay %s: %s", overlay, error);
+	log_info("created throwaway overlay %s over %s; it is discarded at stop", overlay, base);
+	return 0;
+}
+
+/* Extra [disk:NAME] disks: created once, never overwritten; an ephemeral one gets a fresh overlay. */
 /* A blank system disk of [image] size for an install from [boot] cdrom: created once, never overwritten. */
 static int ensure_blank_disk(const struct vm_config *c, const char *disk)
 {
@@ -347,10 +403,17 @@ static int ensure_data_disks(const struct vm_config *c, const struct vm_paths *p
 		const struct disk_config *d = &c->disks[i];
 		const char *format = disk_format_to_string(d->format);
 
-		if (vm_disk_path(paths, d, path) < 0)
+		if (vm_disk_store_path(paths, d, path) < 0)
 			return -ENAMETOOLONG;
-		if (access(path, F_OK) == 0)
+		if (access(path, F_OK) == 0) {
+			char key[128];
+
+			snprintf(key, sizeof(key), "[disk:%s] size", d->name);
+			r = grow_disk(c, path, key, d->size);
+			if (r < 0)
+				return r;
 			continue;
+		}
 		if (!d->size)
 			return log_error_errno(ENOENT, "%s: [disk:%s] %s does not exist and has no size to create it with", c->path,
 					 d->name, path);
@@ -358,6 +421,19 @@ static int ensure_data_disks(const struct vm_config *c, const struct vm_paths *p
 		if (r < 0 && r != -EEXIST)
 			return log_error_errno(r, "cannot create disk %s: %s", path, error);
 		log_info("created data disk %s (%s)", path, format);
+	}
+	for (size_t i = 0; i < c->n_disks; i++) {
+		char overlay[4096];
+
+		if (!c->disks[i].ephemeral)
+			continue;
+		if (vm_disk_store_path(paths, &c->disks[i], path) < 0 || vm_disk_path(paths, &c->disks[i], overlay) < 0)
+			return -ENAMETOOLONG;
+		if (mkdir_p(paths->runtime_dir, 0750) < 0)
+			return log_error_errno(errno, "cannot create %s: %m", paths->runtime_dir);
+		r = make_ephemeral(overlay, path, 0);
+		if (r < 0)
+			return r;
 	}
 	return 0;
 }
@@ -400,13 +476,21 @@ static int prepare(const struct vm_config *c, bool refresh, bool fetch_only)
 		return log_error_errno(errno, "cannot create %s: %m", paths.state_dir);
 	if (c->image_disk && access(c->image_disk, R_OK | W_OK) < 0)
 		return log_error_errno(errno, "%s: disk = %s: %m", c->path, c->image_disk);
-	if (c->image_source && !c->image_disk && access(paths.disk, F_OK) < 0) {
+	/* An ephemeral disk is made anew at every start, so its base is looked up every time. */
+	if (c->image_source && !c->image_disk && (c->ephemeral || access(paths.disk, F_OK) < 0)) {
 		r = download ? fetch(c, &paths, false, base) : check_local_source(c, base);
 		if (r < 0)
 			return r;
 	}
-	if (c->image_source && !c->image_disk) {
+	if (c->image_source && !c->image_disk && !c->ephemeral) {
 		r = ensure_overlay(c, paths.disk, base);
+		if (r < 0)
+			return r;
+	}
+	if (c->ephemeral && (c->image_source || c->image_disk)) {
+		if (mkdir_p(paths.runtime_dir, 0750) < 0)
+			return log_error_errno(errno, "cannot create %s: %m", paths.runtime_dir);
+		r = make_ephemeral(paths.disk, c->image_disk ?: base, c->image_size);
 		if (r < 0)
 			return r;
 	}
@@ -507,7 +591,7 @@ static int reset(const struct vm_config *c)
 
 	if (vm_paths_get(c, &paths) < 0)
 		return -ENAMETOOLONG;
-	if (c->image_disk)
+	if (c->image_disk && !c->ephemeral)
 		return log_error_errno(EPERM, "%s: disk = %s is your own disk; qvm does not delete it", c->path, c->image_disk);
 	if (unlink(paths.disk) < 0 && errno != ENOENT)
 		return log_error_errno(errno, "cannot remove %s: %m", paths.disk);
@@ -562,6 +646,10 @@ int main(int argc, char *argv[])
 	r = helper_load_vm(argv[optind], &c);
 	if (r != HELPER_EXIT_OK)
 		return r;
+	if (!do_reset && !do_grant && !config_uses_image(c)) {
+		log_info("VM %s has no [image] source or disk and no [disk:NAME]: nothing to do", c->name);
+		return 0;
+	}
 	r = do_reset ? reset(c) : do_grant ? grant(c) : prepare(c, refresh, fetch_only);
 	return r < 0 ? 1 : 0;
 }

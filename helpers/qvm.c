@@ -20,6 +20,10 @@ static const struct cli_command commands[] = {
 	{ "new", cli_new, "NAME [--image IMAGE] [--ssh-key FILE]", "write a working /etc/qvm/NAME.ini" },
 	{ "image", cli_image, "list|refresh NAME|prune", "the base image cache" },
 	{ "reset", cli_reset, "NAME", "discard the VM's system disk (its overlay)" },
+	{ "monitor", cli_monitor, "NAME [HMP COMMAND...]", "QEMU's human monitor: one command, or a prompt" },
+	{ "qmp", cli_qmp, "NAME", "raw QMP on stdin/stdout, for scripts" },
+	{ "snapshot", cli_snapshot, "NAME create|list|revert|delete [SNAP]", "disk (and live RAM) snapshots" },
+	{ "disk", cli_disk, "grow NAME [DISK] SIZE", "grow a disk (live on a running VM) and record the size" },
 	{ "reseed", cli_reseed, "NAME", "regenerate the cloud-init seed with a new instance-id" },
 };
 

@@ -7,48 +7,6 @@
 
 #include "macro.h"
 
-/* Define a word table for an enum plus its _to_string() and _from_string(). */
-#define DEFINE_STRING_TABLE(name, type, max, ...)                             \
-	const char *const name##_table[(max) + 1] = { __VA_ARGS__ };         \
-	const char *name##_to_string(type v)                                  \
-	{                                                                     \
-		return (unsigned)v < (unsigned)(max) ? name##_table[v] : NULL; \
-	}                                                                     \
-	int name##_from_string(const char *s)                                 \
-	{                                                                     \
-		for (int i = 0; i < (max); i++)                               \
-			if (name##_table[i] && strcmp(name##_table[i], s) == 0) \
-				return i;                                     \
-		return -EINVAL;                                               \
-	}
-
-DEFINE_STRING_TABLE(accel, enum accel, _ACCEL_MAX,
-		    [ACCEL_AUTO] = "auto", [ACCEL_KVM] = "kvm", [ACCEL_TCG] = "tcg")
-DEFINE_STRING_TABLE(firmware, enum firmware, _FIRMWARE_MAX,
-		    [FIRMWARE_AUTO] = "auto", [FIRMWARE_BIOS] = "bios", [FIRMWARE_UEFI] = "uefi")
-DEFINE_STRING_TABLE(ready_mode, enum ready_mode, _READY_MODE_MAX,
-		    [READY_STARTED] = "started", [READY_SSH] = "ssh", [READY_CLOUD_INIT] = "cloud-init")
-DEFINE_STRING_TABLE(net_mode, enum net_mode, _NET_MODE_MAX,
-		    [NET_USER] = "user", [NET_TAP] = "tap", [NET_NONE] = "none")
-DEFINE_STRING_TABLE(disk_format, enum disk_format, _DISK_FORMAT_MAX,
-		    [DISK_QCOW2] = "qcow2", [DISK_RAW] = "raw")
-DEFINE_STRING_TABLE(image_disk_format, enum image_disk_format, _IMAGE_DISK_FORMAT_MAX,
-		    [IMAGE_DISK_AUTO] = "auto", [IMAGE_DISK_QCOW2] = "qcow2", [IMAGE_DISK_RAW] = "raw")
-DEFINE_STRING_TABLE(restart_policy, enum restart_policy, _RESTART_POLICY_MAX,
-		    [RESTART_NO] = "no", [RESTART_ON_FAILURE] = "on-failure", [RESTART_ALWAYS] = "always")
-DEFINE_STRING_TABLE(display, enum display, _DISPLAY_MAX,
-		    [DISPLAY_NONE] = "none", [DISPLAY_VNC] = "vnc")
-DEFINE_STRING_TABLE(disk_bus, enum disk_bus, _DISK_BUS_MAX,
-		    [DISK_BUS_AUTO] = "auto", [DISK_BUS_VIRTIO] = "virtio", [DISK_BUS_SCSI] = "scsi",
-		    [DISK_BUS_SATA] = "sata", [DISK_BUS_IDE] = "ide", [DISK_BUS_SD] = "sd")
-DEFINE_STRING_TABLE(forward_proto, enum forward_proto, _FORWARD_PROTO_MAX,
-		    [FORWARD_TCP] = "tcp", [FORWARD_UDP] = "udp")
-DEFINE_STRING_TABLE(share_mode, enum share_mode, _SHARE_MODE_MAX,
-		    [SHARE_VIRTIOFS] = "virtiofs", [SHARE_9P] = "9p")
-
-/* The parser stores enum values through an int pointer. */
-_Static_assert(sizeof(enum accel) == sizeof(int), "enums must be int-sized");
-
 /*
  * The offset of field @f of struct @st, with a compile-time check that the
  * field has type @T: a row cannot point a size at a string field.
@@ -196,6 +154,19 @@ static const struct key_def key_table[] = {
 		  "(enum: no, on-failure, always; default on-failure) Restart= of the unit. A\n"
 		  "guest that powers itself off ends the unit successfully and is not\n"
 		  "restarted; a QEMU crash is a failure."),
+	ROW_BOOL("vm", "ephemeral", vm_config, ephemeral, .def = "no",
+		.doc =
+		  "(boolean, default no) A throwaway VM: at every start qvm-image makes a fresh\n"
+		  "qcow2 overlay over the base image (or over\n"
+		  ".BR \"[image] disk\" ),\n"
+		  ".IR /run/qvm/NAME/disk.qcow2 ,\n"
+		  "and the guest writes only there. The runtime directory is removed when the\n"
+		  "unit stops, so everything the guest wrote is gone; the base image, a\n"
+		  "persistent overlay in /var/lib/qvm/NAME and the data disks are not touched.\n"
+		  "/run is a tmpfs: what the guest writes takes host memory until the VM stops.\n"
+		  "Data disks persist unless they are marked\n"
+		  ".B ephemeral\n"
+		  "too. The system disk of an ephemeral VM has no snapshots."),
 	ROW_ENUM("vm", "display", vm_config, display, display, .def = "none",
 		.doc =
 		  "(enum: none, vnc; default none) A screen for graphical installers.\n"
@@ -282,6 +253,13 @@ static const struct key_def key_table[] = {
 	ROW_SIZE("image", "size", vm_config, image_size, .min = MIB,
 		.doc =
 		  "(size) Size the VM's own disk grows to; default: the base image's size.\n"
+		  "Raising it grows the disk at the next start (qemu-img resize; cloud-init in\n"
+		  "the guest grows its root file system). A disk never shrinks: a size smaller\n"
+		  "than the disk (or than the base image) is an error that names both sizes,\n"
+		  "and the VM does not start.\n"
+		  ".B qvm disk grow\n"
+		  "records the size it grew a disk to in\n"
+		  ".IR /etc/qvm/NAME.ini.d/90-qvm-disk-size-DISK.conf .\n"
 		  ".PP\n"
 		  "The VM's own disk is a qcow2 overlay,\n"
 		  "/var/lib/qvm/NAME/disk.qcow2, created once by qvm-image with the base image's\n"
@@ -330,7 +308,13 @@ static const struct key_def key_table[] = {
 		.doc =
 		  "(size) Size of the disk; needed unless\n"
 		  ".B path\n"
-		  "names an existing file."),
+		  "names an existing file. Raising it grows the disk at the next start; a size\n"
+		  "smaller than the disk's is an error (disks never shrink)."),
+	ROW_BOOL("disk", "ephemeral", disk_config, ephemeral, .def = "no",
+		.doc =
+		  "(boolean, default no) The guest's writes go to a fresh qcow2 overlay\n"
+		  ".I /run/qvm/VM/NAME.ephemeral.qcow2\n"
+		  "over the disk, discarded at stop; the disk itself stays unchanged."),
 	ROW_ENUM("disk", "format", disk_config, format, disk_format, .def = "qcow2",
 		.doc =
 		  "(enum: qcow2, raw; default qcow2) Format of the disk."),
@@ -605,6 +589,23 @@ static const struct key_def key_table[] = {
 		  "(path) A QEMU\n"
 		  ".B -readconfig\n"
 		  "file passed through."),
+	ROW_STRING("qemu", "monitor-group", vm_config, qemu_monitor_group,
+		.doc =
+		  "(string) A group whose members may use the VM's monitor\n"
+		  ".RB ( \"qvm monitor\" ,\n"
+		  ".BR \"qvm qmp\" ,\n"
+		  "live\n"
+		  ".B qvm snapshot\n"
+		  "and\n"
+		  ".BR \"qvm disk grow\" )\n"
+		  "besides root. The monitor is a second QMP socket,\n"
+		  ".I /run/qvm/NAME/monitor.sock\n"
+		  "(mode 0600; with monitor-group 0660 and that group); the launcher's own QMP\n"
+		  "connection is separate, so its events and its stop sequence never depend on a\n"
+		  "monitor client. With this key the generator adds the group to the unit's\n"
+		  ".B SupplementaryGroups=\n"
+		  "(so the launcher may hand the socket to it) and makes the runtime directory\n"
+		  "traversable (mode 0751)."),
 };
 
 static const char *const known_sections[] = {

@@ -9,7 +9,7 @@
 #include <string.h>
 
 #include "arch.h"
-#include "qemu_argv.h"
+#include "machine.h"
 #include "strv.h"
 #include "values.h"
 
@@ -167,6 +167,10 @@ static void validate_vm(struct parse_state *st)
 		}
 	if (c->ready == READY_CLOUD_INIT && !c->has_cloud_init)
 		PROBLEM_AT(st, where(st, "vm", "ready"), "ready = cloud-init needs a [cloud-init] section");
+	if (c->qemu_monitor_group && !user_name_valid(c->qemu_monitor_group))
+		PROBLEM_AT(st, where(st, "qemu", "monitor-group"),
+			   "invalid group name '%s': at most 32 lower-case letters, digits, '_' and '-', starting with a "
+			   "letter or '_'", c->qemu_monitor_group);
 }
 
 /* Check [image], [disk:NAME] and [boot]: there must be something to boot. */

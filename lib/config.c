@@ -3,6 +3,9 @@
 #include "basic.h"
 
 #include <dirent.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <unistd.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <stdio.h>
@@ -101,6 +104,8 @@ static void parse_state_done(struct parse_state *st)
 }
 
 
+static int digest_of(const char *path, char ret[static CONFIG_DIGEST_SIZE]);
+
 int config_load_file(const char *path, struct vm_config **ret, struct diag_list *diags)
 {
 	struct parse_state st = { .diags = diags };
@@ -140,6 +145,8 @@ int config_load_file(const char *path, struct vm_config **ret, struct diag_list 
 	parse_state_done(&st);
 	if (r < 0)
 		return r;
+	if (digest_of(path, c->digest) < 0)
+		c->digest[0] = '\0';
 	*ret = TAKE_PTR(c);
 	return 0;
 }
@@ -264,3 +271,67 @@ bool config_has_system_disk(const struct vm_config *c)
 	return c->image_source || c->image_disk || config_blank_disk(c);
 }
 
+
+/* Fold @n bytes at @p into the FNV-1a 64 hash @h. */
+static uint64_t fnv1a(uint64_t h, const void *p, size_t n)
+{
+	for (const unsigned char *b = p; n--; b++)
+		h = (h ^ *b) * UINT64_C(0x100000001b3);
+	return h;
+}
+
+/* Fold file @path's name (as @label) and contents into @h. */
+static int digest_file(const char *path, const char *label, uint64_t *h)
+{
+	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
+	char buf[8192];
+	ssize_t n;
+
+	if (fd < 0)
+		return negative_errno();
+	*h = fnv1a(*h, label, strlen(label) + 1);
+	while ((n = read(fd, buf, sizeof(buf))) > 0)
+		*h = fnv1a(*h, buf, (size_t)n);
+	return n < 0 ? negative_errno() : 0;
+}
+
+/* config_digest() of the VM file at @path. */
+static int digest_of(const char *path, char ret[static CONFIG_DIGEST_SIZE])
+{
+	_cleanup_free_ char *dropins = NULL;
+	struct dirent **entries = NULL;
+	uint64_t h = UINT64_C(0xcbf29ce484222325);
+	int n, r;
+
+	if (asprintf(&dropins, "%s.d", path) < 0)
+		return -ENOMEM;
+	r = digest_file(path, "", &h);
+	if (r < 0)
+		return r;
+	n = scandir(dropins, &entries, filter_conf, alphasort);
+	for (int i = 0; i < n; i++) {
+		_cleanup_free_ char *p = NULL;
+
+		if (r == 0 && asprintf(&p, "%s/%s", dropins, entries[i]->d_name) < 0)
+			r = -ENOMEM;
+		if (r == 0)
+			r = digest_file(p, entries[i]->d_name, &h);
+		free(entries[i]);
+	}
+	free(entries);
+	if (n < 0 && errno != ENOENT && errno != ENOTDIR)
+		return negative_errno();
+	if (r < 0)
+		return r;
+	snprintf(ret, CONFIG_DIGEST_SIZE, "%016llx", (unsigned long long)h);
+	return 0;
+}
+
+int config_digest(const char *dir, const char *name, char ret[static CONFIG_DIGEST_SIZE])
+{
+	_cleanup_free_ char *path = NULL;
+
+	if (asprintf(&path, "%s/%s.ini", dir, name) < 0)
+		return -ENOMEM;
+	return digest_of(path, ret);
+}

@@ -9,6 +9,8 @@
 
 #define QVM_NAME_MAX 64
 #define QVM_CONFIG_DIR "/etc/qvm"
+/* Length of a config digest (config_digest()): 16 hex digits and a NUL. */
+#define CONFIG_DIGEST_SIZE 17
 #define USEC_PER_SEC UINT64_C(1000000)
 
 /*
@@ -56,6 +58,7 @@ struct disk_config {
 	char *path;      /* existing or wanted location; NULL = in the state dir */
 	unsigned line;   /* line of the section header, for diagnostics */
 	char *file;      /* file that declared the section */
+	bool ephemeral;  /* changes go to an overlay in the runtime dir, gone at stop */
 };
 
 /* One [share:NAME] section: a host directory shared with the guest; NAME is the mount tag. */
@@ -79,6 +82,7 @@ struct share_config {
 struct vm_config {
 	char *name;               /* file name without .ini */
 	char *path;               /* the main INI file */
+	char digest[CONFIG_DIGEST_SIZE]; /* config_digest() of the files read; "" if unknown */
 
 	/* [vm] */
 	char *description;
@@ -94,6 +98,7 @@ struct vm_config {
 	char **requires;
 	uint64_t start_timeout;   /* usec */
 	uint64_t shutdown_timeout;/* usec */
+	bool ephemeral;           /* the system disk is an overlay in the runtime dir, gone at stop */
 	enum ready_mode ready;
 	enum restart_policy restart;
 	enum display display;
@@ -159,6 +164,7 @@ struct vm_config {
 	char *qemu_icount;
 	char *qemu_readconfig;
 	char *qemu_binary;        /* override qemu-system-<arch> */
+	char *qemu_monitor_group; /* group that may use the monitor socket besides root; NULL = root only */
 };
 
 enum key_type {
@@ -229,6 +235,20 @@ int config_load(const char *config_dir, const char *name, struct vm_config **ret
  * Return: as config_load()
  */
 int config_load_file(const char *path, struct vm_config **ret, struct diag_list *diags);
+
+/**
+ * config_digest() - a fingerprint of NAME.ini and its NAME.ini.d/ (*.conf)
+ * drop-ins: their names and contents, in reading order. The generator puts
+ * it into the VM's drop-in (QVM_CONFIG_DIGEST=), and the helpers compare it
+ * with the files they read, so a VM whose files changed after the last
+ * daemon-reload does not start on a stale plan. It detects edits; it is not
+ * a defence against someone who can write /etc/qvm.
+ * @config_dir: directory holding the INI files
+ * @name: VM name
+ * @ret: the digest, 16 lower-case hex digits
+ * Return: 0, -ENOENT if NAME.ini does not exist, other negative errno
+ */
+int config_digest(const char *config_dir, const char *name, char ret[static CONFIG_DIGEST_SIZE]);
 
 /**
  * config_list_names() - the VM names with a NAME.ini in @config_dir, sorted

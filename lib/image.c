@@ -154,28 +154,84 @@ static int run_qemu_img(char *const argv[], char *out, size_t out_size, char *er
 	return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : -EIO;
 }
 
-int qemu_img_info(const char *path, char format[static 32], uint64_t *virtual_size, char *error, size_t error_size)
+int qemu_img_info_json(const char *path, struct json_object **ret, char *error, size_t error_size)
 {
-	char *argv[] = { (char *)"qemu-img", (char *)"info", (char *)"--output=json", (char *)"--", (char *)path, NULL };
-	_cleanup_free_ char *out = malloc(65536);
-	json_object *j, *v;
+	char *argv[] = { (char *)"qemu-img", (char *)"info", (char *)"-U", (char *)"--output=json", (char *)"--",
+			 (char *)path, NULL };
+	_cleanup_free_ char *out = malloc(1 << 20);
+	json_object *j;
 	int r;
 
 	if (!out)
 		return -ENOMEM;
-	r = run_qemu_img(argv, out, 65536, error, error_size);
+	r = run_qemu_img(argv, out, 1 << 20, error, error_size);
 	if (r < 0)
 		return r;
 	j = json_tokener_parse(out);
-	if (!j || !json_object_object_get_ex(j, "format", &v)) {
+	if (!j || !json_object_is_type(j, json_type_object)) {
 		json_object_put(j);
 		snprintf(error, error_size, "qemu-img info %s: unexpected output", path);
+		return -EBADMSG;
+	}
+	*ret = j;
+	return 0;
+}
+
+int qemu_img_info(const char *path, char format[static 32], uint64_t *virtual_size, char *error, size_t error_size)
+{
+	json_object *j = NULL, *v;
+	int r = qemu_img_info_json(path, &j, error, error_size);
+
+	if (r < 0)
+		return r;
+	if (!json_object_object_get_ex(j, "format", &v)) {
+		json_object_put(j);
+		snprintf(error, error_size, "qemu-img info %s: no format", path);
 		return -EBADMSG;
 	}
 	snprintf(format, 32, "%s", json_object_get_string(v));
 	*virtual_size = json_object_object_get_ex(j, "virtual-size", &v) ? (uint64_t)json_object_get_int64(v) : 0;
 	json_object_put(j);
 	return 0;
+}
+
+int qemu_img_resize(const char *path, const char *format, uint64_t size, char *error, size_t error_size)
+{
+	char size_arg[32];
+	char *argv[] = { (char *)"qemu-img", (char *)"resize", (char *)"-q", (char *)"-f", (char *)format,
+			 (char *)"--", (char *)path, size_arg, NULL };
+
+	snprintf(size_arg, sizeof(size_arg), "%llu", (unsigned long long)size);
+	return run_qemu_img(argv, NULL, 0, error, error_size);
+}
+
+int qemu_img_snapshot(const char *path, char op, const char *tag, char *error, size_t error_size)
+{
+	char flag[3] = { '-', op, '\0' };
+	char *argv[] = { (char *)"qemu-img", (char *)"snapshot", (char *)"-q", flag, (char *)tag, (char *)"--",
+			 (char *)path, NULL };
+
+	if (!strchr("cad", op))
+		return -EINVAL;
+	return run_qemu_img(argv, NULL, 0, error, error_size);
+}
+
+/* fsync the file at @path. */
+static int fsync_path(const char *path)
+{
+	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	return fd < 0 || fsync(fd) < 0 ? -errno : 0;
+}
+
+/* fsync the directory that holds @path, so a new name in it is durable. */
+static int fsync_parent(const char *path)
+{
+	char dir[4200];
+	const char *slash = strrchr(path, '/');
+
+	snprintf(dir, sizeof(dir), "%.*s", slash ? (int)(slash - path) + (slash == path) : 1, slash ? path : ".");
+	return fsync_path(dir);
 }
 
 int qemu_img_create(const char *path, const char *format, const char *backing, const char *backing_format,
@@ -209,8 +265,12 @@ int qemu_img_create(const char *path, const char *format, const char *backing, c
 	}
 	argv[n] = NULL;
 	r = run_qemu_img(argv, NULL, 0, error, error_size);
+	if (r >= 0)
+		r = fsync_path(tmp);    /* durable before it gets its name: a crash never leaves a torn disk */
 	if (r >= 0 && link(tmp, path) < 0) /* link, not rename: never replace a file that appeared meanwhile */
 		r = -errno;
 	unlink(tmp);
+	if (r >= 0)
+		r = fsync_parent(path);
 	return r;
 }

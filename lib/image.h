@@ -8,6 +8,8 @@
 #include "config.h"
 #include "paths.h"
 
+struct json_object;
+
 /**
  * image_cache_name() - the cache file name for base image @source:
  * 16 hex digits of a hash of the whole source, "-", and its last path component,
@@ -58,3 +60,24 @@ int qemu_img_info(const char *path, char format[static 32], uint64_t *virtual_si
  */
 int qemu_img_create(const char *path, const char *format, const char *backing, const char *backing_format,
 		    uint64_t size, char *error, size_t error_size);
+
+/**
+ * qemu_img_resize() - grow image @path (format @format) to @size bytes with `qemu-img resize`
+ * Return: 0, or negative errno with qemu-img's message in @error
+ */
+int qemu_img_resize(const char *path, const char *format, uint64_t size, char *error, size_t error_size);
+
+/**
+ * qemu_img_snapshot() - one internal snapshot operation on qcow2 image @path
+ * @op: 'c' create, 'a' apply (revert), 'd' delete
+ * @tag: the snapshot's name
+ * Return: 0, or negative errno with qemu-img's message in @error
+ */
+int qemu_img_snapshot(const char *path, char op, const char *tag, char *error, size_t error_size);
+
+/**
+ * qemu_img_info_json() - the whole `qemu-img info --output=json` object of @path
+ * Return: 0 and *@ret (caller puts it), or negative errno with qemu-img's message in @error
+ */
+int qemu_img_info_json(const char *path, struct json_object **ret, char *error, size_t error_size);
+

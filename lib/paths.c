@@ -45,7 +45,9 @@ int vm_paths_get(const struct vm_config *c, struct vm_paths *p)
 	r |= dir_from_env(p->state_dir, "STATE_DIRECTORY", "QVM_STATE_ROOT", "/var/lib/qvm", c->name);
 	r |= dir_from_env(p->runtime_dir, "RUNTIME_DIRECTORY", "QVM_RUNTIME_ROOT", "/run/qvm", c->name);
 	r |= dir_from_env(p->cache_dir, "CACHE_DIRECTORY", "QVM_CACHE_DIR", "/var/cache/qvm", NULL);
-	if (c->image_disk)
+	if (c->ephemeral && (c->image_disk || c->image_source))
+		r |= path_fmt(p->disk, "%s/disk.qcow2", p->runtime_dir);
+	else if (c->image_disk)
 		r |= path_fmt(p->disk, "%s", c->image_disk);
 	else
 		r |= path_fmt(p->disk, "%s/disk.qcow2", p->state_dir);
@@ -53,6 +55,7 @@ int vm_paths_get(const struct vm_config *c, struct vm_paths *p)
 	r |= path_fmt(p->efivars, "%s/efivars.fd", p->state_dir);
 	r |= path_fmt(p->qmp_socket, "%s/qmp.sock", p->runtime_dir);
 	r |= path_fmt(p->console_socket, "%s/console.sock", p->runtime_dir);
+	r |= path_fmt(p->monitor_socket, "%s/monitor.sock", p->runtime_dir);
 	r |= path_fmt(p->gdb_socket, "%s/gdb.sock", p->runtime_dir);
 	r |= path_fmt(p->vnc_socket, "%s/vnc.sock", p->runtime_dir);
 	r |= path_fmt(p->installed, "%s/installed", p->state_dir);
@@ -60,6 +63,13 @@ int vm_paths_get(const struct vm_config *c, struct vm_paths *p)
 }
 
 int vm_disk_path(const struct vm_paths *p, const struct disk_config *d, char buf[static 4096])
+{
+	if (d->ephemeral)
+		return path_fmt(buf, "%s/%s.ephemeral.qcow2", p->runtime_dir, d->name);
+	return vm_disk_store_path(p, d, buf);
+}
+
+int vm_disk_store_path(const struct vm_paths *p, const struct disk_config *d, char buf[static 4096])
 {
 	if (d->path)
 		return path_fmt(buf, "%s", d->path);

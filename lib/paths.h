@@ -17,11 +17,14 @@ struct vm_paths {
 	char state_dir[4096];     /* per-VM persistent data: disks, seed, UEFI vars */
 	char runtime_dir[4096];   /* per-VM sockets */
 	char cache_dir[4096];     /* shared: images/ holds verified base images */
-	char disk[4096];          /* the VM's own disk: [image] disk, or state_dir/disk.qcow2 */
+	char disk[4096];          /* the VM's own disk: [image] disk, or state_dir/disk.qcow2;
+				     runtime_dir/disk.qcow2 for an ephemeral VM */
 	char seed[4096];          /* state_dir/seed.iso (NoCloud, label cidata) */
 	char efivars[4096];       /* state_dir/efivars.fd, the VM's copy of the UEFI vars */
 	char qmp_socket[4096];    /* runtime_dir/qmp.sock */
 	char console_socket[4096];/* runtime_dir/console.sock, mode 0660 group qvm */
+	char monitor_socket[4096];/* runtime_dir/monitor.sock: a second QMP monitor for qvm monitor/qmp/snapshot,
+				     mode 0600 (0660 with [qemu] monitor-group) */
 	char gdb_socket[4096];    /* runtime_dir/gdb.sock: gdb = unix (QEMU makes it; mode 0600) */
 	char vnc_socket[4096];    /* runtime_dir/vnc.sock: display = vnc without vnc-port */
 	char installed[4096];     /* state_dir/installed: the install boot from [boot] cdrom is over */
@@ -37,10 +40,20 @@ struct vm_paths {
 int vm_paths_get(const struct vm_config *c, struct vm_paths *ret);
 
 /**
- * vm_disk_path() - where extra disk @d of VM @c lives
+ * vm_disk_path() - the file QEMU opens for extra disk @d: vm_disk_store_path(),
+ * or for an ephemeral disk its overlay RUNTIME_DIR/NAME.ephemeral.qcow2
  * Return: 0, or -ENAMETOOLONG
  */
 int vm_disk_path(const struct vm_paths *p, const struct disk_config *d, char buf[static 4096]);
+
+/**
+ * vm_disk_store_path() - where extra disk @d keeps its data: its path =, or
+ * NAME.FORMAT in the state dir. For an ephemeral disk, vm_disk_path() is a
+ * qcow2 overlay in the runtime dir over this file.
+ * Return: 0, or -ENAMETOOLONG
+ */
+int vm_disk_store_path(const struct vm_paths *p, const struct disk_config *d, char buf[static 4096]);
+
 
 /**
  * vm_share_socket() - the vhost-user socket of virtiofs share @name:

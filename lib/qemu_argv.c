@@ -12,81 +12,13 @@
 #include <string.h>
 
 #include "arch.h"
+#include "machine.h"
 #include "strv.h"
 
 #define KIB UINT64_C(1024)
 
-/*
- * What qvm knows about one family of machine types: which qemu-system-ARCH
- * has it, and the devices a guest of it expects when the config says nothing.
- */
-struct machine_info {
-	const char *pattern;      /* fnmatch pattern of machine names */
-	const char *arches;       /* the qemu-system-ARCH binaries that have it, blank-separated */
-	int disk_bus;             /* enum disk_bus: the bus its disks go on by default */
-	const char *nic;          /* default NIC model */
-	bool pci;                 /* has a PCI bus qvm puts virtio devices on */
-	const char *cpu;          /* default CPU with TCG; NULL: "max" on PCI machines, the board's own else */
-	int64_t cpus;             /* the board's fixed CPU count; 0: as configured */
-	uint64_t memory;          /* the board's RAM: fixed for raspi*, the most versatilepb takes; 0: as configured */
-	bool fixed_memory;        /* memory is exactly the board's */
-};
-
-#define MIB_ (KIB * KIB)
-static const struct machine_info machine_table[] = {
-	{ "q35", "x86_64 i386", DISK_BUS_VIRTIO, "virtio", true, NULL, 0, 0, false },
-	{ "pc-q35-*", "x86_64 i386", DISK_BUS_VIRTIO, "virtio", true, NULL, 0, 0, false },
-	{ "pc", "x86_64 i386", DISK_BUS_VIRTIO, "virtio", true, NULL, 0, 0, false },
-	{ "pc-i440fx-*", "x86_64 i386", DISK_BUS_VIRTIO, "virtio", true, NULL, 0, 0, false },
-	{ "microvm", "x86_64 i386", DISK_BUS_VIRTIO, "virtio", false, NULL, 0, 0, false },
-	{ "virt", "aarch64 arm riscv64", DISK_BUS_VIRTIO, "virtio", true, NULL, 0, 0, false },
-	{ "virt-*", "aarch64 arm", DISK_BUS_VIRTIO, "virtio", true, NULL, 0, 0, false },
-	{ "versatilepb", "arm aarch64", DISK_BUS_SCSI, "smc91c111", false, "arm1176", 1, 256 * MIB_, false },
-	{ "versatileab", "arm aarch64", DISK_BUS_SCSI, "smc91c111", false, "arm1176", 1, 256 * MIB_, false },
-	{ "raspi0", "arm aarch64", DISK_BUS_SD, "usb-net", false, NULL, 1, 512 * MIB_, true },
-	{ "raspi1ap", "arm aarch64", DISK_BUS_SD, "usb-net", false, NULL, 1, 512 * MIB_, true },
-	{ "raspi2b", "arm aarch64", DISK_BUS_SD, "usb-net", false, NULL, 4, 1024 * MIB_, true },
-	{ "raspi3ap", "aarch64", DISK_BUS_SD, "usb-net", false, NULL, 4, 512 * MIB_, true },
-	{ "raspi3b", "aarch64", DISK_BUS_SD, "usb-net", false, NULL, 4, 1024 * MIB_, true },
-	{ "sifive_u", "riscv64", DISK_BUS_SD, "virtio", false, NULL, 0, 0, false },
-	{ "spike", "riscv64", DISK_BUS_VIRTIO, "virtio", false, NULL, 0, 0, false },
-};
-
 /* NIC models that are part of a board: attached with -net nic, not as a -device. */
 static const char *const onboard_nics[] = { "smc91c111", "lan9118", "stellaris_enet", NULL };
-
-/* The machine_table row of @machine, or NULL. */
-static const struct machine_info *machine_find(const char *machine)
-{
-	for (size_t i = 0; i < ELEMENTSOF(machine_table); i++)
-		if (fnmatch(machine_table[i].pattern, machine, 0) == 0)
-			return &machine_table[i];
-	return NULL;
-}
-
-const char *qemu_machine_arch(const char *machine)
-{
-	static char first[16];
-	const struct machine_info *m = machine_find(machine);
-
-	if (!m)
-		return NULL;
-	snprintf(first, sizeof(first), "%.*s", (int)strcspn(m->arches, " "), m->arches);
-	return first;
-}
-
-bool qemu_machine_fits(const char *machine, const char *arch)
-{
-	const struct machine_info *m = machine_find(machine);
-	size_t n = strlen(arch);
-
-	if (!m)
-		return true;
-	for (const char *p = m->arches; *p; p += strcspn(p, " "), p += *p == ' ')
-		if (strncmp(p, arch, n) == 0 && (p[n] == ' ' || p[n] == '\0'))
-			return true;
-	return false;
-}
 
 /* A growing argv; the first error sticks, so callers check once at the end. */
 struct argv_builder {
@@ -370,6 +302,12 @@ static void add_control(struct argv_builder *b, const struct vm_paths *p, const 
 	}
 	add(b, "-mon");
 	add(b, "chardev=qmp,mode=control");
+	if (host->monitor_listen_fd > 0) { /* the administrator's own QMP; the launcher's events stay its own */
+		add(b, "-chardev");
+		add(b, "socket,id=monitor,fd=%d,server=on,wait=off", host->monitor_listen_fd);
+		add(b, "-mon");
+		add(b, "chardev=monitor,mode=control");
+	}
 }
 
 /* UEFI: read-only code and the VM's own vars as pflash; BIOS: nothing (QEMU's default). */
@@ -499,7 +437,8 @@ static int add_disks(struct argv_builder *b, const struct vm_config *c, const ch
 				at.machine, disk_bus_to_string(at.bus), m && m->disk_bus == DISK_BUS_SD ? "sd" : "scsi"),
 		       -EINVAL;
 	if (config_has_system_disk(c))
-		add_disk(b, &at, "disk0", p->disk, host->disk_format ? host->disk_format : "qcow2", ",discard=unmap",
+		add_disk(b, &at, "disk0", p->disk, host->disk_format && !c->ephemeral ? host->disk_format : "qcow2",
+			 ",discard=unmap",
 			 cd_first || !c->boot_cdrom ? ",bootindex=1" : ",bootindex=0");
 	for (size_t i = 0; i < c->n_disks; i++) {
 		if (vm_disk_path(p, &c->disks[i], path) < 0)
@@ -507,8 +446,8 @@ static int add_disks(struct argv_builder *b, const struct vm_config *c, const ch
 		snprintf(id, sizeof(id), "data%zu", i);
 		/* the guest finds it as /dev/disk/by-id/virtio-NAME (a serial holds 20 bytes; names have no commas) */
 		snprintf(serial, sizeof(serial), ",serial=%.20s", c->disks[i].name);
-		add_disk(b, &at, id, path, disk_format_to_string(c->disks[i].format), ",discard=unmap",
-			 serial);
+		add_disk(b, &at, id, path, c->disks[i].ephemeral ? "qcow2" : disk_format_to_string(c->disks[i].format),
+			 ",discard=unmap", serial);
 	}
 	if (c->has_cloud_init)
 		add_disk(b, &at, "seed", p->seed, "raw", ",readonly=on", "");

@@ -4,6 +4,7 @@
 #include <stdbool.h>
 
 #include "config.h"
+#include "machine.h"
 #include "diag.h"
 #include "paths.h"
 
@@ -19,6 +20,7 @@ struct qemu_host {
 	bool sandbox;             /* this QEMU supports -sandbox */
 	int qmp_listen_fd;        /* >= 0: a listening unix socket QEMU inherits for QMP;
 				     < 0: QEMU listens on paths->qmp_socket itself */
+	int monitor_listen_fd;    /* > 0: a second QMP monitor QEMU inherits (qvm monitor/qmp); else none */
 	bool installed;           /* paths->installed exists: the install boot from [boot] cdrom is over,
 				     so the system disk boots first */
 	const char *disk_format;  /* format of paths->disk as detected by the caller
@@ -49,17 +51,6 @@ int qemu_argv_build(const struct vm_config *c, const struct vm_paths *p,
 		    const struct qemu_host *host, char ***ret_argv,
 		    struct qemu_choice *choice, struct diag_list *diags);
 
-/**
- * qemu_machine_arch() - the first qemu-system-ARCH that has machine type @machine
- * Return: a static string, or NULL for a machine qvm does not know (then only QEMU can tell)
- */
-const char *qemu_machine_arch(const char *machine);
-
-/**
- * qemu_machine_fits() - can qemu-system-@arch run machine type @machine?
- * Return: false only for a machine qvm knows belongs to other arches
- */
-bool qemu_machine_fits(const char *machine, const char *arch);
 
 /**
  * qemu_gdb_address() - where VM @c's gdb stub listens

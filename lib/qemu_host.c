@@ -34,6 +34,7 @@ int qemu_host_probe(struct qemu_host *h)
 		.firmware_dir = fw && *fw ? fw : "/usr/share/qemu/firmware",
 		.sandbox = true, /* Debian's QEMU is built with seccomp */
 		.qmp_listen_fd = -1,
+		.monitor_listen_fd = -1,
 	};
 	return 0;
 }

@@ -50,3 +50,9 @@ static inline void qmp_freep(struct qmp **q)
 	qmp_free(*q);
 }
 #define _cleanup_qmp_free_ __attribute__((cleanup(qmp_freep)))
+
+static inline void json_object_putp(json_object **j)
+{
+	json_object_put(*j);
+}
+#define _cleanup_json_ __attribute__((cleanup(json_object_putp)))

@@ -2,12 +2,14 @@
 #include "seed.h"
 #include "basic.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "cloudinit.h"
@@ -256,6 +258,28 @@ static const char *dir_of(const char *path, char buf[static 4200])
 	return buf;
 }
 
+/*
+ * Remove temporary files ".BASE.XXXXXX" beside @path that a killed run left
+ * behind; a minute's age tells them from one another run is writing now.
+ */
+static void remove_orphans(const char *path)
+{
+	char dir_path[4200], prefix[300];
+	const char *slash = strrchr(path, '/'), *base = slash ? slash + 1 : path;
+	DIR *d = opendir(dir_of(path, dir_path));
+	struct dirent *e;
+	struct stat st;
+
+	snprintf(prefix, sizeof(prefix), ".%s.", base);
+	while (d && (e = readdir(d)))
+		if (strncmp(e->d_name, prefix, strlen(prefix)) == 0 && strlen(e->d_name) == strlen(prefix) + 6 &&
+		    fstatat(dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode) &&
+		    st.st_mtime < time(NULL) - 60)
+			unlinkat(dirfd(d), e->d_name, 0);
+	if (d)
+		closedir(d);
+}
+
 /* Open a new temporary file (mode 0600) beside @path; its name goes to @tmp. */
 static int open_temp(const char *path, char tmp[static 4200])
 {
@@ -268,6 +292,7 @@ static int open_temp(const char *path, char tmp[static 4200])
 		snprintf(tmp, 4200, "%.*s/.%s.XXXXXX", (int)(slash - path), path, slash + 1);
 	else
 		snprintf(tmp, 4200, ".%s.XXXXXX", path);
+	remove_orphans(path);
 	fd = mkostemp(tmp, O_CLOEXEC);
 	if (fd < 0)
 		return negative_errno();

@@ -388,14 +388,12 @@ int unitgen_dropin(const struct vm_config *c, const struct unitgen_paths *paths,
 	fprintf(f, "TimeoutStopSec=%s\n", format_duration(span, sizeof(span), stop_timeout(c)));
 	fprintf(f, "Restart=%s\n", restart_policy_to_string(c->restart));
 	fprintf(f, "User=%s\n", vm_user_name(c->name, user));
-	if (c->net_mode == NET_TAP)
-		fprintf(f, "ExecStartPre=+%s/qvm-net up %%i\n", paths->libexecdir);
-	if (config_uses_image(c))
-		fprintf(f, "ExecStartPre=%s/qvm-image %%i\n", paths->libexecdir);
-	if (c->has_cloud_init)
-		fprintf(f, "ExecStartPre=%s/qvm-seed %%i\n", paths->libexecdir);
-	if (c->net_mode == NET_TAP)
-		fprintf(f, "ExecStopPost=+%s/qvm-net down %%i\n", paths->libexecdir);
+	if (c->qemu_monitor_group) /* validated: a plain group name; see listen_monitor() in the launcher */
+		fprintf(f, "SupplementaryGroups=%s\nRuntimeDirectoryMode=0751\n", c->qemu_monitor_group);
+	/* The template runs every helper and each decides from the INI whether it has work;
+	 * the digest lets them notice an INI that changed since this drop-in was written. */
+	if (c->digest[0])
+		fprintf(f, "Environment=QVM_CONFIG_DIGEST=%s\n", c->digest);
 	r |= put_credentials(f, c);
 	r |= put_writable_paths(f, c);
 	r |= put_binds(f, c);

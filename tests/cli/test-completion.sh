@@ -38,6 +38,11 @@ expect "db stage web" qvm start ""
 expect "stage" qvm status s
 expect "" qvm start web ""
 expect "db stage web" qvm ssh ""
+expect "create delete list revert" qvm snapshot web ""
+expect "grow" qvm disk ""
+expect "db stage web" qvm disk grow ""
+expect "db stage web" qvm monitor ""
+expect "monitor" qvm mon
 expect "--follow --help --lines" qvm logs --
 expect "--json" qvm list --j
 expect "list prune refresh" qvm image ""

@@ -11,6 +11,7 @@ if [ "$(id -u)" != 0 ] && [ -z "${QVM_GUEST_IMAGE:-}" ]; then
 	echo "SKIP: building the guest image needs root (or set QVM_GUEST_IMAGE)"
 	exit 77
 fi
+# shellcheck disable=SC2034  # read by guest_start (tests/lib/guest-image.sh)
 GUEST_FIRMWARE=uefi
 for f in "$GUEST_OVMF_CODE" "$GUEST_OVMF_VARS"; do
 	[ -r "$f" ] || { echo "FAIL: $f missing (ovmf in packages/run.txt)"; exit 1; }
@@ -38,6 +39,7 @@ trap 'exit 130' INT
 trap 'exit 143' TERM
 
 image=$(ensure_guest_image) || fail "could not build the guest image"
+# shellcheck disable=SC2034  # read by guest_start
 GUEST_DIR=$work
 guest_start "$image"
 guest_wait_console "systemd[1]: Queued start job for default target" 600 || fail "systemd never started from the image's root"

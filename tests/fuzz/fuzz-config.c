@@ -25,7 +25,8 @@ static int directive_allowed(const char *key, size_t n)
 	static const char *const allowed[] = {
 		"SourcePath", "Description", "Requires", "After", "Wants", "TimeoutStartSec", "TimeoutStopSec",
 		"Restart", "ExecStartPre", "ExecStopPost", "LoadCredential", "ReadWritePaths", "BindPaths",
-		"BindReadOnlyPaths", "ProtectHome", NULL,
+		"BindReadOnlyPaths", "ProtectHome", "Environment", "SupplementaryGroups", "RuntimeDirectoryMode",
+		NULL,
 	};
 
 	for (size_t i = 0; allowed[i]; i++)

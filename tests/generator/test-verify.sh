@@ -9,13 +9,13 @@ trap 'rm -rf "$tmp"' EXIT
 mkdir -p "$tmp/units" "$tmp/etc" "$tmp/gen" "$tmp/libexec"
 # Helpers the units name must exist for verify: the built ones, or the
 # launcher standing in for those that are not built.
-for h in qvm-launch qvm-image qvm-seed qvm-net; do
+for h in qvm-launch qvm-image qvm-seed qvm-net qvm-machine; do
 	if [ -e "$build/helpers/$h" ]; then ln -s "$build/helpers/$h" "$tmp/libexec/$h"
 	else ln -s "$build/helpers/qvm-launch" "$tmp/libexec/$h"; fi
 done
-# The shipped templates, with their helpers in $tmp/libexec.
+# The shipped templates run every helper: point each Exec line at the stand-ins.
 for t in qvm@.service qvm-fetch@.service; do
-	sed "s|@LIBEXECDIR@|$tmp/libexec|g" "$src/units/$t.in" > "$tmp/units/$t"
+	sed -E "s|^(Exec[A-Za-z]*=[-+]*)[^ ]*/(qvm-[a-z]+)|\1$tmp/libexec/\2|" "$build/units/$t" > "$tmp/units/$t"
 done
 for vm in "$src"/tests/golden/generator/{01,02,04,09,11}-*/root/etc/qvm/*.ini; do
 	cp "$vm" "$tmp/etc/"

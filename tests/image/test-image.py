@@ -141,6 +141,19 @@ def main():
         check(len(slow_cached) == 1 and open(os.path.join(images, slow_cached[0]), "rb").read() == data
               and not any(f.endswith(".partial") for f in os.listdir(images)), "one whole verified file, no partial")
 
+        # L7: the overlay is fsynced before link() gives it its name
+        if shutil.which("strace"):
+            vm_file("synced", f"source = {url}/base.img\nchecksum = sha256:{sha256}")
+            trace = os.path.join(tmp, "strace.log")
+            r = subprocess.run(["strace", "-o", trace, "-e", "trace=fsync,fdatasync,link,linkat", tool, "synced"],
+                               env=dict(env, ASAN_OPTIONS="detect_leaks=0"),  # LeakSanitizer cannot run under ptrace
+                               capture_output=True, text=True)
+            calls = [l for l in open(trace).read().splitlines() if "disk.qcow2" in l or "fsync" in l]
+            link_at = next((i for i, l in enumerate(calls) if "link" in l and "disk.qcow2" in l), None)
+            check(r.returncode == 0 and link_at is not None and any("fsync" in l for l in calls[:link_at])
+                  and any("fsync" in l for l in calls[link_at + 1:]),
+                  f"overlay: fsync, then link, then the dir's fsync (rc {r.returncode}: {r.stderr.strip()[:600]})")
+
         r = vm("missing", f"source = {url}/nope.img\nchecksum = sha256:{sha256}")
         check(r.returncode == 1 and "HTTP 404" in r.stderr, "a 404 is reported as such")
 

@@ -1,6 +1,6 @@
 """harness.py - boot a real systemd in a throwaway container with the built qvm installed.
 
-The host has no systemd as PID 1, so each test boots one (DESIGN.md section 7):
+The host has no systemd as PID 1, so each test boots one (tests/integration/README.md):
 
   1. an overlay of the host's / (lowerdir=/) on a fresh temp dir, so nothing the
      test does reaches the real host;
@@ -60,6 +60,11 @@ INNER_ENV = {
 STALE_PATHS = ["etc/qvm", "var/lib/qvm", "var/cache/qvm", "run/qvm"]
 # Held while a container is up: one at a time on the whole machine (see _take_machine_lock).
 MACHINE_LOCK = "/run/lock/qvm-container.lock"
+_machine_lock = None
+_machine_lock_users = 0
+# The cgroup hierarchies nspawn places a container in, when the host has no systemd as PID 1.
+CGROUP_ROOTS = [d for d in ("/sys/fs/cgroup/systemd", "/sys/fs/cgroup/unified")
+                if not os.path.exists("/run/systemd/system") and os.path.exists(d + "/cgroup.procs")]
 
 
 class HarnessError(Exception):
@@ -190,11 +195,22 @@ def teardown(tmp, grace=60):
                 subprocess.run(["umount", "-l", root], check=False)
             elif r.returncode != 0:
                 time.sleep(0.25)
+        for cgroup in state.get("cgroups") or []:
+            _remove_cgroup(cgroup)
         if _is_mounted(root):
             # Never recurse into a mounted overlay of /.
             print(f"harness: {root} is still mounted; leaving {tmp}", file=sys.stderr)
             return
     shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _remove_cgroup(path):
+    """Remove a container's (now empty) cgroup directory and the ones nspawn made inside it."""
+    if not os.path.isdir(path):
+        return
+    for d, _, _ in sorted(os.walk(path), key=lambda w: -len(w[0])):
+        with contextlib.suppress(OSError):
+            os.rmdir(d)
 
 
 def _stop_container(nspawn, grace):
@@ -242,13 +258,16 @@ def _reaper_main(tmp, grace):
 class Container:
     """One systemd container over an overlay of the host's root, with qvm installed."""
 
-    def __init__(self, name, build=None, kvm=False, kmsg=False, binds=(), grace=60, nspawn_args=()):
+    def __init__(self, name, build=None, kvm=False, kmsg=False, binds=(), grace=60, nspawn_args=(),
+                 install=True, netns=None):
         """Prepare (but do not boot) a container; @name shows up in the machine name and temp dir.
 
         @kvm binds /dev/kvm; @kmsg binds the host's /dev/kmsg and lets the container's
         journald read it, so what the generator logs to the kernel log reaches the
         container's journal as on a real host (the container sees the host's kernel
-        log too, and its lines land there); @binds are extra --bind= arguments.
+        log too, and its lines land there); @binds are extra --bind= arguments; with
+        @install false, qvm is only removed, not installed (a test installs it its own way);
+        @netns names a network namespace (ip netns) to boot in instead of a private one.
         """
         self.name = name
         self.build = build or build_root()
@@ -257,15 +276,18 @@ class Container:
         self.binds = list(binds)
         self.nspawn_args = list(nspawn_args)
         self.grace = grace
+        self.install = install
+        self.netns = netns
         self.nspawn = None
         self.init = None
         self.console_log = None
         self._reaper = None
-        self._lock = None
+        self._lock = False
         self.tmp = tempfile.mkdtemp(prefix=f"qvm-integ-{name}-", dir="/var/tmp")
         # A valid hostname: letters, digits and inner dashes only.
         tag = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")[:40]
         self.machine = f"qvm-{tag}-{os.urandom(4).hex()}"
+        self.cgroups = [os.path.join(d, self.machine) for d in CGROUP_ROOTS]
         self.root = os.path.join(self.tmp, "root")
         self._save_state()
         self._start_reaper()
@@ -280,7 +302,7 @@ class Container:
 
     def _save_state(self):
         """Record what teardown() needs to find, for the reaper."""
-        state = {"nspawn_pid": self.nspawn.pid if self.nspawn else None}
+        state = {"nspawn_pid": self.nspawn.pid if self.nspawn else None, "cgroups": self.cgroups}
         with open(os.path.join(self.tmp, "state.json.new"), "w") as f:
             json.dump(state, f)
         os.rename(os.path.join(self.tmp, "state.json.new"), os.path.join(self.tmp, "state.json"))
@@ -318,6 +340,8 @@ class Container:
                 os.unlink(rm)
         for p in STALE_PATHS:
             shutil.rmtree(self.path(p), ignore_errors=True)
+        if not self.install:
+            return
         # Parallel tests install from the same build dir; meson's own log is shared.
         with open(os.path.join(self.build, "meson-private", "qvm-integ-install.lock"), "w") as lock:
             fcntl.flock(lock, fcntl.LOCK_EX)
@@ -422,19 +446,46 @@ class Container:
     # ---- boot --------------------------------------------------------------
 
     def _take_machine_lock(self):
-        """Wait until no other container of any test run on this machine is up.
+        """Wait until no container of any other test run on this machine is up.
 
-        Without systemd as the host's PID 1, every nspawn container shares the caller's
-        cgroup, and two inner systemds trip over each other (219/CGROUP).  meson's
-        is_parallel=false only covers one test run; this lock covers every checkout.
-        The kernel drops it when this process dies, whatever the way.
+        Containers of one process (a multi-host test) share the lock; each gets a cgroup of
+        its own (_own_cgroup).  The lock keeps separate test runs - other checkouts, other
+        meson runs - from loading the 2-core machine with several systems at once.  The
+        kernel drops it when this process dies, whatever the way.
         """
-        self._lock = open(MACHINE_LOCK, "w")
-        try:
-            fcntl.flock(self._lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            log(f"waiting for {MACHINE_LOCK}: another container is up")
-            fcntl.flock(self._lock, fcntl.LOCK_EX)
+        global _machine_lock, _machine_lock_users
+        if _machine_lock_users == 0:
+            _machine_lock = open(MACHINE_LOCK, "w")
+            try:
+                fcntl.flock(_machine_lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                log(f"waiting for {MACHINE_LOCK}: another test run has a container up")
+                fcntl.flock(_machine_lock, fcntl.LOCK_EX)
+        _machine_lock_users += 1
+        self._lock = True
+
+    def _release_machine_lock(self):
+        """Drop this container's share of the machine lock."""
+        global _machine_lock, _machine_lock_users
+        if not self._lock:
+            return
+        self._lock = False
+        _machine_lock_users -= 1
+        if _machine_lock_users == 0:
+            _machine_lock.close()
+            _machine_lock = None
+
+    def _own_cgroup(self):
+        """Put the calling (forked, not yet exec'd) nspawn into cgroups of its own.
+
+        Without systemd as the host's PID 1, nspawn --keep-unit makes its payload and
+        supervisor cgroups under the caller's, so two containers started from one cgroup
+        trip over each other (219/CGROUP).  A directory per container in each hierarchy
+        nspawn uses keeps them apart.
+        """
+        for d in self.cgroups:
+            with open(os.path.join(d, "cgroup.procs"), "w") as f:
+                f.write(str(os.getpid()))
 
     def boot(self, timeout=120, allow_degraded=False):
         """Boot systemd and wait until it is up; a degraded system is a failure unless allowed.
@@ -442,7 +493,8 @@ class Container:
         Return: the state `systemctl is-system-running` reported.
         """
         cmd = ["systemd-nspawn", "-q", "-D", self.root, f"--machine={self.machine}",
-               "--register=no", "--keep-unit", "--boot", "--private-network",
+               "--register=no", "--keep-unit", "--boot",
+               f"--network-namespace-path=/run/netns/{self.netns}" if self.netns else "--private-network",
                "--bind=/dev/net/tun", "--setenv=SYSTEMD_COLORS=0"]
         if self.kvm and os.path.exists("/dev/kvm"):
             cmd.append("--bind=/dev/kvm")
@@ -452,10 +504,12 @@ class Container:
         cmd += self.nspawn_args
         self.console_log = os.path.join(self.tmp, "console.log")
         self._take_machine_lock()
+        for d in self.cgroups:
+            os.makedirs(d, exist_ok=True)
         log(f"booting container {self.machine} in {self.tmp}")
         self.nspawn = subprocess.Popen(cmd, stdin=subprocess.DEVNULL,
                                        stdout=open(self.console_log, "w"), stderr=subprocess.STDOUT,
-                                       start_new_session=True, cwd="/")
+                                       start_new_session=True, cwd="/", preexec_fn=self._own_cgroup)
         self._save_state()
         deadline = time.monotonic() + timeout
         while not self.init:
@@ -592,9 +646,7 @@ class Container:
             if self.nspawn:
                 with contextlib.suppress(Exception):
                     self.nspawn.wait(timeout=5)
-            if self._lock:
-                self._lock.close()
-                self._lock = None
+            self._release_machine_lock()
             self.init = None
             if self._reaper:
                 self._reaper.stdin.close()

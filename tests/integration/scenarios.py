@@ -207,7 +207,9 @@ def scenario_hidden_paths(c):
 
 
 def scenario_broken_ini(c):
-    """b. A broken INI beside a good one: errors with file:line in the journal, good VM loads."""
+    """b. A broken INI beside a good one: errors with file:line in the journal, good VM loads;
+    the rejected VM does not start on the bare template; an INI edited without daemon-reload
+    stops the start with the reload hint."""
     # The container's kernel log is the host's: a name of our own tells our lines apart.
     bad = f"broken{os.getpid()}"
     c.write(f"/etc/qvm/{bad}.ini", BROKEN_VM)
@@ -230,7 +232,31 @@ def scenario_broken_ini(c):
     c.systemctl("start", "qvm@good.service", timeout=300)
     expect(c.unit_property("qvm@good.service", "ActiveState") == "active", "the good VM starts")
     wait_console(c, "good", BOOTED)
+
+    # The generator rejected the broken VM: starting it runs the shipped template, whose
+    # helpers stop before anything is prepared, and QEMU never starts.
+    r = c.run(["systemctl", "start", f"qvm@{bad}.service"], check=False, timeout=120)
+    expect(r.returncode != 0, "starting the VM the generator rejected fails")
+    text = unit_log(c, bad, "-o", "cat")
+    expect(f"VM {bad} has no generated units" in text and "daemon-reload" in text,
+           "its journal says the generator rejected it and how to go on", text[-2000:])
+    expect(not qemu_pids(c, bad) and "qvm-launch[" not in unit_log(c, bad),
+           "no QEMU was started for the rejected VM")
+
+    # An INI edited without daemon-reload: the next start stops with the hint, before QEMU.
+    c.write("/etc/qvm/good.ini", tiny_vm(c.tiny_guest(), "the good VM, edited"))
+    r = c.run(["systemctl", "restart", "qvm@good.service"], check=False, timeout=120)
+    expect(r.returncode != 0 and c.unit_property("qvm@good.service", "ActiveState") != "active",
+           "restarting a VM whose INI changed since the last daemon-reload fails")
+    text = unit_log(c, "good", "-o", "cat")
+    expect("configuration changed: run systemctl daemon-reload" in text,
+           "the journal says: configuration changed: run systemctl daemon-reload", text[-2000:])
+    c.systemctl("reset-failed", "qvm@good.service", f"qvm@{bad}.service")
     c.systemctl("daemon-reload")
+    c.systemctl("start", "qvm@good.service", timeout=300)
+    expect(c.unit_property("qvm@good.service", "ActiveState") == "active"
+           and c.unit_property("qvm@good.service", "Description") == "the good VM, edited",
+           "after daemon-reload the edited VM starts")
     expect(c.run(["systemctl", "is-system-running"], check=False).stdout.strip() == "running",
            "the system is running, not degraded, after boot and another daemon-reload")
 

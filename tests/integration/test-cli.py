@@ -12,6 +12,7 @@ shows its boot, qvm console types into its shell, qvm stop powers it off.
 import json
 import os
 import sys
+import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from harness import Container, log, skip_unless_possible  # noqa: E402
@@ -109,7 +110,11 @@ def main():
 
 def real_vm(c):
     """The real launcher and QEMU: start waits for READY, logs, console, stop."""
-    c.write("/etc/qvm/real.ini", tiny_vm(c.tiny_guest(), "real tiny guest", ssh=2242))
+    c.write("/etc/qvm/real.ini", tiny_vm(c.tiny_guest(), "real tiny guest", ssh=2242)
+            + "[qemu]\nmonitor-group = vmadmins\n[disk:data]\nsize = 16M\n")
+    c.run(["groupadd", "-f", "vmadmins"])
+    c.run(["useradd", "-G", "vmadmins", "alice"])
+    c.run(["useradd", "bob"])
     c.systemctl("daemon-reload")
     r = qvm(c, "start", "real")
     expect(r.stdout.strip() == "start qvm@real.service: done", "start of a real VM: done once ready")
@@ -122,10 +127,58 @@ def real_vm(c):
     expect(r.returncode == 0 and "Detached" in r.stderr, "console: attach and detach", r.stdout + r.stderr)
     c.wait_until("the console command's output in qvm logs",
                  lambda: "qvm-cli-marker-42" in qvm(c, "logs", "real").stdout, timeout=60, interval=1)
+    monitor_checks(c)
+    # a monitor client that stays connected must not hold up the launcher's stop
+    c.sh("setsid sh -c 'sleep 120 | qvm qmp real' </dev/null >/dev/null 2>&1 &")
+    c.wait_until("an idle monitor client is connected",
+                 lambda: "qvm qmp real" in c.run(["ps", "-eo", "args"]).stdout.splitlines(), timeout=10)
+    t0 = time.monotonic()
     r = qvm(c, "stop", "real", )
     expect(r.stdout.strip() == "stop qvm@real.service: done", "stop of a real VM: done")
+    expect(time.monotonic() - t0 < 30, "a connected monitor client does not hold up the stop")
+    c.wait_until("the idle client saw QEMU go (it was connected until the stop)",
+                 lambda: "qvm qmp real" not in c.run(["ps", "-eo", "args"]).stdout.splitlines(), timeout=10)
+    machinectl_checks(c)
     c.wait_until("power-off in the logs",
                  lambda: "qvm-tiny-guest: powering off" in qvm(c, "logs", "real").stdout, timeout=30)
+
+
+def machinectl_checks(c):
+    """machined knows the running VM (class vm, leader, unit) and powers it off through ACPI."""
+    qvm(c, "start", "real")
+    r = c.run(["machinectl", "list", "--no-legend"], check=False)
+    expect(any(l.split()[:3] == ["real", "vm", "qvm"] for l in r.stdout.splitlines()),
+           "machinectl list shows the VM (class vm, service qvm)", r.stdout + r.stderr)
+    launcher = c.unit_property("qvm@real.service", "MainPID")
+    r = c.run(["machinectl", "status", "real", "--no-pager"], check=False)
+    expect(f"Leader: {launcher}" in r.stdout and "qvm@real.service" in r.stdout and "qemu-system" in r.stdout,
+           "machinectl status: leader, unit and its cgroup with QEMU", r.stdout + r.stderr)
+    c.run(["machinectl", "poweroff", "real"])
+    c.wait_until("the unit is inactive after machinectl poweroff",
+                 lambda: c.unit_property("qvm@real.service", "ActiveState") == "inactive", timeout=60)
+    log = c.journal("-u", "qvm@real.service")
+    expect("machinectl poweroff" in log and "ACPI power button" in log, "poweroff pressed the ACPI button", log[-1500:])
+    expect(log.count("qvm-tiny-guest: powering off") >= 2, "the guest powered itself off", log[-1500:])
+    r = c.run(["machinectl", "list", "--no-legend"], check=False)
+    expect("real" not in r.stdout, "unregistered at stop", r.stdout)
+
+
+def monitor_checks(c):
+    """qvm monitor/qmp against the real unit: disks, status, raw QMP, and the monitor-group access rule."""
+    r = qvm(c, "monitor", "real", "info block")
+    expect("data0" in r.stdout and "/var/lib/qvm/real/data.qcow2" in r.stdout, "monitor 'info block' lists the disk",
+           r.stdout)
+    expect("running" in qvm(c, "monitor", "real", "info status").stdout, "monitor 'info status' says running")
+    r = c.run(["qvm", "qmp", "real"], input='{"execute":"qmp_capabilities"}\n{"execute":"query-status"}\n',
+              check=False)
+    expect(r.returncode == 0 and '"running": true' in r.stdout, "qmp: raw QMP for scripts", r.stdout + r.stderr)
+    st = c.run(["stat", "-c", "%a %G", "/run/qvm/real/monitor.sock"]).stdout.split()
+    expect(st == ["660", "vmadmins"], "monitor-group: the socket is 0660 and group vmadmins", str(st))
+    r = c.run(["runuser", "-u", "alice", "--", "qvm", "monitor", "real", "info status"], check=False)
+    expect(r.returncode == 0 and "running" in r.stdout, "a member of monitor-group may use the monitor",
+           r.stdout + r.stderr)
+    r = c.run(["runuser", "-u", "bob", "--", "qvm", "monitor", "real", "info status"], check=False)
+    expect(r.returncode == 1 and "permission denied" in r.stderr, "anyone else may not", r.stdout + r.stderr)
 
 
 if __name__ == "__main__":

@@ -101,7 +101,7 @@ def check_guest(c, key):
     def ssh(cmd, check=True):
         return c.ssh(key, PORT, cmd, check=check)
 
-    mounts = ssh("findmnt -rn -o TARGET,FSTYPE,OPTIONS /mnt/src /mnt/docs").stdout
+    mounts = ssh("for m in /mnt/src /mnt/docs; do findmnt -rn -o TARGET,FSTYPE,OPTIONS --mountpoint $m; done").stdout
     expect(re.search(r"^/mnt/src virtiofs rw", mounts, re.M) is not None,
            "the seed mounted the writable share at /mnt/src (virtiofs)", mounts)
     expect(re.search(r"^/mnt/docs virtiofs ro", mounts, re.M) is not None,
@@ -147,7 +147,7 @@ def check_stop(c, vm):
 
 
 def tiny_vm(kernel, initrd, share):
-    """A tiny guest with one virtiofs share (its kernel need not mount it)."""
+    """A tiny guest with one read-only virtiofs share of a root-owned directory."""
     return f"""[vm]
 accel = tcg
 cpus = 1
@@ -162,6 +162,7 @@ initrd = {initrd}
 append = console=ttyS0 panic=-1
 [share:data]
 path = {share}
+readonly = yes
 """
 
 

@@ -110,10 +110,12 @@ guest_start() {
 	qemu-img create -q -f qcow2 -F qcow2 -b "$image" "$GUEST_DIR/disk.qcow2" $size || return 1
 	if [ "$GUEST_FIRMWARE" = uefi ]; then
 		cp "$GUEST_OVMF_VARS" "$GUEST_DIR/efivars.fd" || return 1
+		# shellcheck disable=SC2054  # the commas are QEMU's option syntax, not array separators
 		firmware=(-drive if=pflash,format=raw,unit=0,readonly=on,file="$GUEST_OVMF_CODE"
 			-drive if=pflash,format=raw,unit=1,file="$GUEST_DIR/efivars.fd")
 	fi
 	if [ -e "$GUEST_DIR/seed.iso" ]; then
+		# shellcheck disable=SC2054  # QEMU's option syntax
 		seed=(-drive file="$GUEST_DIR/seed.iso",if=virtio,format=raw,readonly=on)
 	fi
 	GUEST_PORT=$(guest_free_port) || return 1
@@ -239,6 +241,7 @@ guest_boot_seconds() {
 	guest_wait_ssh 900 || { guest_kill; return 1; }
 	t2=$(date +%s.%N)
 	guest_powerdown 180 || { guest_kill; return 1; }
+	# shellcheck disable=SC2034  # the result, read by the scripts that source this file
 	GUEST_BOOT_TIMES=$(python3 -c 'import sys; t0, t1, t2 = map(float, sys.argv[1:])
 print(f"{t1 - t0:.1f} {t2 - t0:.1f}")' "$t0" "$t1" "$t2")
 }

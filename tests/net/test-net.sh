@@ -67,7 +67,7 @@ check "down again is fine" '"$net" down vm2'
 proxyd=$(ls /lib/systemd/systemd-socket-proxyd /usr/lib/systemd/systemd-socket-proxyd 2>/dev/null | head -n1)
 systemd-socket-activate -l "127.0.0.1:$port" "$proxyd" 10.88.0.10:22 >/dev/null 2>&1 &
 proxy=$!
-NOTIFY_SOCKET= "$build/helpers/qvm-launch" vm1 >"$tmp/console" 2>"$tmp/launch.err" &
+NOTIFY_SOCKET='' "$build/helpers/qvm-launch" vm1 >"$tmp/console" 2>"$tmp/launch.err" &
 launcher=$!
 for _ in $(seq 120); do
 	grep -q "guest is ready" "$tmp/launch.err" && break

@@ -7,6 +7,7 @@ import stat
 import subprocess
 import sys
 import tempfile
+import time
 
 DOCS = ("meta-data", "user-data", "vendor-data", "network-config")
 fails = 0
@@ -95,7 +96,14 @@ def main():
         check(not [n for n in os.listdir(os.path.dirname(iso)) if n.startswith(".")], "no temp files left")
 
         # --reseed: new instance-id.
+        # L7: a temp file a killed qvm-seed left (.seed.iso.XXXXXX) is removed; a fresh one is not
+        orphan, fresh = (os.path.join(state, "vm1", n) for n in (".seed.iso.Ab12Cd", ".seed.iso.Ef34Gh"))
+        for f in (orphan, fresh):
+            open(f, "wb").close()
+        os.utime(orphan, (time.time() - 3600, time.time() - 3600))
         p = seed("--reseed")
+        check(not os.path.exists(orphan) and os.path.exists(fresh), "an orphaned .seed.iso.XXXXXX is cleaned up")
+        os.unlink(fresh)
         check("qvm-vm1-2\n" in isoinfo("-R", "-x", "/meta-data", "-i", iso).decode(), "--reseed: generation 2")
         p = seed()
         check("up to date" in p.stderr, "after --reseed: stable again")

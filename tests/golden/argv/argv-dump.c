@@ -27,7 +27,7 @@ int main(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },         {}
 	};
 	struct qemu_host host = { .host_arch = "x86_64", .firmware_dir = "firmware", .sandbox = true,
-				  .qmp_listen_fd = 3 };
+				  .qmp_listen_fd = 3, .monitor_listen_fd = 4 };
 	_cleanup_config_free_ struct vm_config *c = NULL;
 	_cleanup_diag_list_ struct diag_list diags = {};
 	_cleanup_strv_free_ char **qemu = NULL;
