@@ -122,7 +122,7 @@ def main():
                  f"{b_run}/console.sock", str(b_pid), str(a_pid), cached]
         # Twice: inside a's mount namespace, and with a's uid alone in the host's view (as
         # if QEMU had left its namespace): the uid by itself must be enough to keep b out.
-        for where, argv in (("in a's namespace", probe), ("a's uid outside it", probe[3:])):
+        for where, argv in (("in a's namespace", probe), ("a's uid outside it", probe[probe.index("setpriv"):])):
             r = c.run(argv, check=False)
             expect(r.returncode == 0, f"the probe ran as a's QEMU ({where})", r.stdout + r.stderr + str(state))
             res = json.loads(r.stdout)
