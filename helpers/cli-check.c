@@ -228,7 +228,8 @@ static int cross(struct check *k)
 	_cleanup_diag_list_ struct diag_list errors = { 0 }, warnings = { 0 };
 	struct crosscheck_set set = { (const struct vm_config *const *)k->configs, k->n, k->known, k->report };
 
-	if (crosscheck_ports(&set, &errors) < 0 || crosscheck_cycles(&set, &errors) < 0 ||
+	if (crosscheck_ports(&set, &errors) < 0 || crosscheck_taps(&set, &errors, NULL) < 0 ||
+	    crosscheck_cycles(&set, &errors) < 0 ||
 	    crosscheck_references(&set, &errors, &warnings) < 0)
 		return -ENOMEM;
 	diag_print(&errors, stdout, "");

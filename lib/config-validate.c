@@ -320,6 +320,13 @@ static void validate_network(struct parse_state *st)
 
 	if (c->net_mode == NET_TAP && !c->net_bridge)
 		PROBLEM_AT(st, where(st, "network", "mode"), "mode = tap needs bridge = NAME (qvmbr0 is qvm's own)");
+	if (c->net_mode == NET_TAP) { /* for crosscheck_taps(), which runs after the parse */
+		struct location at = where(st, "network", "mode");
+
+		free(c->net_mode_file);
+		c->net_mode_file = at.path ? strdup(at.path) : NULL;
+		c->net_mode_line = at.line;
+	}
 	if (c->net_mode != NET_TAP && (c->net_bridge || c->net_address || c->net_gateway || c->net_dns))
 		PROBLEM_AT(st, where(st, "network", c->net_bridge ? "bridge" : "address"),
 			   "bridge, address, gateway and dns need mode = tap");

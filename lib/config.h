@@ -83,6 +83,8 @@ struct vm_config {
 	char *name;               /* file name without .ini */
 	char *path;               /* the main INI file */
 	char digest[CONFIG_DIGEST_SIZE]; /* config_digest() of the files read; "" if unknown */
+	char *net_mode_file;      /* where mode = tap was set (main INI or a drop-in), for crosschecks */
+	unsigned net_mode_line;
 
 	/* [vm] */
 	char *description;

@@ -1,4 +1,4 @@
-/* crosscheck.h - problems that only show across VMs: port clashes, ordering cycles, missing VMs */
+/* crosscheck.h - problems that only show across VMs: port and tap clashes, ordering cycles, missing VMs */
 #pragma once
 
 #include <stdbool.h>
@@ -32,6 +32,17 @@ struct crosscheck_set {
  * Return: number of clashes found, or -ENOMEM
  */
 int crosscheck_ports(const struct crosscheck_set *set, struct diag_list *errors);
+
+/**
+ * crosscheck_taps() - find tap-mode VMs whose names map to one tap device
+ * @set: the VMs
+ * @errors: each clash is appended at the later VM's "mode = tap" line, naming
+ *          the earlier VM and its line
+ * @clashing: NULL, or one flag per VM, set for the later VM of each clash
+ *            (the generator does not generate it)
+ * Return: number of clashes found, or -ENOMEM
+ */
+int crosscheck_taps(const struct crosscheck_set *set, struct diag_list *errors, bool *clashing);
 
 /**
  * crosscheck_cycles() - find ordering cycles through after= and requires=

@@ -63,9 +63,11 @@ int vm_disk_store_path(const struct vm_paths *p, const struct disk_config *d, ch
 int vm_share_socket(const struct vm_paths *p, const char *name, char buf[static 4096]);
 
 /**
- * vm_tap_name() - the tap device of VM @name: "qvm-NAME" when that fits in
- * IFNAMSIZ-1 (15) characters, else "qvm-" + the first 6 characters + "-" + 4
- * hex digits of a hash of the whole name.
+ * vm_tap_name() - the tap device of VM @name: "qvm-NAME" for names of up to 10
+ * characters (at most 14 in all), else exactly 15: "qvm-" + the first 3
+ * characters + 8 hex digits of a 32-bit hash of the whole name. The lengths keep
+ * the two forms apart; two long names can still meet (webserver-24595 and
+ * webserver-27798 do), which crosscheck_taps() reports and qvm-net refuses.
  * Return: @buf
  */
 char *vm_tap_name(const char *name, char buf[static 16]);

@@ -134,6 +134,19 @@ class CheckTest(QvmTest):
         self.assertEqual(r.returncode, 0, r.stdout)
         self.assertIn("0 warnings", r.stdout)
 
+    def test_tap_clash(self):
+        # M4: these two names map to one tap (qvm-web00d5295d); webserver-968 does not.
+        tap = "[network]\nmode = tap\nbridge = qvmbr0\n"
+        self.write("webserver-24595.ini", BOOT + tap)
+        self.write("webserver-27798.ini", BOOT + tap)
+        self.write("webserver-968.ini", BOOT + tap)
+        r = self.qvm("check")
+        self.assertEqual(r.returncode, 1, r.stdout)
+        line = BOOT.count("\n") + 2
+        self.assertIn(f"webserver-27798.ini:{line}: VMs webserver-27798 and webserver-24595 would share the tap "
+                      f"qvm-web00d5295d", r.stdout)
+        self.assertEqual(r.stdout.count("would share the tap"), 1, r.stdout)
+
     def test_generator_diagnostics(self):
         self.write("a.ini", "[vm]\nmemroy = 1G\n" + BOOT)
         r = self.qvm("check", "a")
