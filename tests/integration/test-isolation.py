@@ -7,7 +7,9 @@ enters a's QEMU (its mount namespace, its uid and groups, no capabilities) and t
 to read, write, list, connect to and signal everything of b's; each attempt must fail,
 while the same probe can reach a's own disk and process (so the denials are not
 vacuous). The cache must belong to qvm, be read-only to a, and no QEMU may run as qvm.
-Last, the offline security score of the installed units is at most 3.0.
+An ordinary local user (nobody, and qvm, the cache's owner) can reach neither b's
+console, nor its gdb stub (gdb = unix), nor its disk, while root can (L5). Last, the
+security score of the running units is at most 3.0.
 """
 
 import hashlib
@@ -51,6 +53,41 @@ print(json.dumps(res))
 """
 
 
+# L5: what an ordinary local user (not root, not a VM) may reach of a running VM: nothing.
+# argv: the paths to try; prints {path: "ok" | errno name} as JSON.
+LOCAL_PROBE = r"""
+import errno, json, socket, sys
+res = {}
+for path in sys.argv[1:]:
+    try:
+        if path.endswith(".sock"):
+            socket.socket(socket.AF_UNIX, socket.SOCK_STREAM).connect(path)
+        else:
+            open(path, "rb").read(4096)
+        res[path] = "ok"
+    except OSError as e:
+        res[path] = errno.errorcode.get(e.errno, str(e.errno))
+print(json.dumps(res))
+"""
+
+
+def local_user_checks(c, vm, disk):
+    """L5: no console group, no readable disk, a root-only gdb stub; root itself gets through."""
+    targets = [f"/run/qvm/{vm}/console.sock", f"/run/qvm/{vm}/gdb.sock", disk]
+    c.write("/srv/qvm-local-probe.py", LOCAL_PROBE)
+    as_root = json.loads(c.run(["python3", "/srv/qvm-local-probe.py"] + targets).stdout)
+    expect(all(v == "ok" for v in as_root.values()), "root reaches b's console, gdb stub and disk", str(as_root))
+    for user in ("nobody", "qvm"):
+        uid = c.run(["id", "-u", user]).stdout.strip()
+        gid = c.run(["id", "-g", user]).stdout.strip()
+        groups = ",".join(c.run(["id", "-G", user]).stdout.split())
+        r = c.run(["setpriv", f"--reuid={uid}", f"--regid={gid}", f"--groups={groups}", "--inh-caps=-all",
+                   "python3", "/srv/qvm-local-probe.py"] + targets, check=False)
+        res = json.loads(r.stdout)
+        for path, got in res.items():
+            expect(got != "ok", f"as local user {user}: {path} is refused ({got})", str(res))
+
+
 def expect(cond, msg, detail=""):
     """Fail with @msg (and @detail) unless @cond."""
     if not cond:
@@ -85,7 +122,8 @@ def main():
         image = (f"[image]\nsource = http://127.0.0.1:8117/base.img\n"
                  f"checksum = sha256:{hashlib.sha256(data).hexdigest()}\n")
         for vm in ("a", "b"):
-            c.write(f"/etc/qvm/{vm}.ini", tiny_vm(guest, f"isolation {vm}") + image)
+            gdb = "[qemu]\ngdb = unix\n" if vm == "b" else ""
+            c.write(f"/etc/qvm/{vm}.ini", tiny_vm(guest, f"isolation {vm}") + image + gdb)
         c.boot()
         c.run(["systemd-run", "--unit=qvm-test-www", "--property=DynamicUser=yes", "python3", "-m",
                "http.server", "--bind", "127.0.0.1", "--directory", "/srv/qvm-www", "8117"])
@@ -135,6 +173,8 @@ def main():
                 denied.append("see b in /proc")
             for what in denied:
                 expect(res[what] != "ok", f"as a ({where}): {what} is refused ({res[what]})", str(res))
+
+        local_user_checks(c, "b", b_disk)
 
         for unit in ("qvm@a.service", "qvm-fetch@a.service"):
             value, out = score(c, unit)
