@@ -607,8 +607,8 @@ static const struct key_def key_table[] = {
 		  "(so the launcher may hand the socket to it), makes the runtime directory\n"
 		  "traversable (mode 0751) and turns\n"
 		  ".B PrivateUsers=\n"
-		  "off for this VM: in a private user namespace the group would not exist\n"
-		  "(see qvm-security(7); the exposure score rises from 1.4 to about 1.6)."),
+		  "off and allows chown() for this VM: in a private user namespace the group\n"
+		  "would not exist (see qvm-security(7))."),
 };
 
 static const char *const known_sections[] = {

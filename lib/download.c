@@ -341,6 +341,8 @@ int download_image(const char *url, const char *dir, const char *name, const str
 		unlink(partial); /* a wrong file is never kept, not even to resume */
 		r = -EBADMSG;
 	}
+	if (r == -ENOSPC || r == -EDQUOT)
+		unlink(partial); /* it cannot be resumed into a full disk, and it would keep the disk full */
 	hasher_free(t.hasher);
 	close(t.fd);
 	if (r < 0)

@@ -388,12 +388,13 @@ int unitgen_dropin(const struct vm_config *c, const struct unitgen_paths *paths,
 	fprintf(f, "TimeoutStopSec=%s\n", format_duration(span, sizeof(span), stop_timeout(c)));
 	fprintf(f, "Restart=%s\n", restart_policy_to_string(c->restart));
 	fprintf(f, "User=%s\n", vm_user_name(c->name, user));
-	/* validated: a plain group name; see listen_monitor() in the launcher. The group must be
-	 * real inside the unit for the launcher to hand it the socket: PrivateUsers= maps only the
-	 * VM's own uid and gid, so this VM (alone) gives up that namespace. */
+	/* validated: a plain group name; see listen_monitor() in the launcher. To hand the socket
+	 * to the group, the launcher needs chown() (in the template's ~@privileged) and the group
+	 * must exist inside the unit (PrivateUsers= maps only the VM's own uid and gid), so this
+	 * VM alone gets @chown back and gives up the user namespace. */
 	if (c->qemu_monitor_group)
-		fprintf(f, "SupplementaryGroups=%s\nRuntimeDirectoryMode=0751\nPrivateUsers=no\n",
-			c->qemu_monitor_group);
+		fprintf(f, "SupplementaryGroups=%s\nRuntimeDirectoryMode=0751\nPrivateUsers=no\n"
+			"SystemCallFilter=@chown\n", c->qemu_monitor_group);
 	/* The template runs every helper and each decides from the INI whether it has work;
 	 * the digest lets them notice an INI that changed since this drop-in was written. */
 	if (c->digest[0])

@@ -25,7 +25,8 @@ static int directive_allowed(const char *key, size_t n)
 	static const char *const allowed[] = {
 		"SourcePath", "Description", "Requires", "After", "Wants", "TimeoutStartSec", "TimeoutStopSec",
 		"Restart", "LoadCredential", "ReadWritePaths", "BindPaths", "BindReadOnlyPaths", "ProtectHome",
-		"Environment", "SupplementaryGroups", "RuntimeDirectoryMode", "User", "PrivateUsers", NULL,
+		"Environment", "SupplementaryGroups", "RuntimeDirectoryMode", "User", "PrivateUsers",
+		"SystemCallFilter", NULL,
 	};
 
 	for (size_t i = 0; allowed[i]; i++)
