@@ -231,9 +231,10 @@ static int cross(struct check *k)
 static int host(struct check *k)
 {
 	_cleanup_diag_list_ struct diag_list errors = { 0 }, warnings = { 0 };
-	struct qemu_host h;
+	_cleanup_qemu_host_ struct qemu_host h = { 0 };
 
-	qemu_host_probe(&h);
+	if (qemu_host_probe(&h) < 0)
+		return -ENOMEM;
 	for (size_t i = 0; i < k->n; i++)
 		if (k->report[i] && qemu_host_check(k->configs[i], &h, &errors, &warnings) < 0)
 			return -ENOMEM;

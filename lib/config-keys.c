@@ -110,8 +110,8 @@ static const struct key_def key_table[] = {
 		  ".B bios\n"
 		  "is SeaBIOS;\n"
 		  ".B uefi\n"
-		  "is OVMF/AAVMF, chosen from QEMU's firmware descriptors in\n"
-		  "/usr/share/qemu/firmware, with a writable copy of the UEFI variables per VM.\n"
+		  "is OVMF/AAVMF without Secure Boot, the first by file name of QEMU's firmware descriptors\n"
+		  "for the arch and machine (see FILES), with a writable copy of the UEFI variables per VM.\n"
 		  ".B auto\n"
 		  "means bios on x86, uefi elsewhere."),
 	ROW_LIST("vm", "after", vm_config, after, .split = ',',
