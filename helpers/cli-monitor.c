@@ -228,35 +228,29 @@ static int qmp_relay(int fd)
 	}
 }
 
+/* Print usage of qvm qmp. */
+static void qmp_help(void)
+{
+	printf("Usage: qvm qmp NAME\n\n"
+	       "Raw QMP for scripts: QEMU's greeting and every reply and event go to stdout,\n"
+	       "stdin goes to QEMU, one JSON command per line; send {\"execute\":\"qmp_capabilities\"}\n"
+	       "first. After stdin ends, qvm waits for the replies still owed, then exits.\n"
+	       "The launcher's own QMP connection is separate: its events keep flowing.\n\n"
+	       "  -h, --help   show this help\n");
+}
+
 int cli_qmp(int argc, char *argv[])
 {
-	static const struct option options[] = { { "help", no_argument, NULL, 'h' }, {} };
 	_cleanup_config_free_ struct vm_config *c = NULL;
 	_cleanup_close_ int fd = -1;
-	const char *name;
 	char path[4096];
-	int o, r;
+	int r;
 
-	while ((o = getopt_long(argc, argv, "h", options, NULL)) >= 0)
-		switch (o) {
-		case 'h':
-			printf("Usage: qvm qmp NAME\n\n"
-			       "Raw QMP for scripts: QEMU's greeting and every reply and event go to stdout,\n"
-			       "stdin goes to QEMU, one JSON command per line; send {\"execute\":\"qmp_capabilities\"}\n"
-			       "first. After stdin ends, qvm waits for the replies still owed, then exits.\n"
-			       "The launcher's own QMP connection is separate: its events keep flowing.\n\n"
-			       "  -h, --help   show this help\n");
-			return QVM_EXIT_OK;
-		default:
-			return cli_usage_error(argv[0], "bad option");
-		}
-	r = cli_one_name(argv[0], argc - optind, argv + optind, &name);
-	if (r == QVM_EXIT_OK)
-		r = cli_load_vm(name, &c);
-	if (r != QVM_EXIT_OK)
+	r = cli_parse_vm(argc, argv, qmp_help, &c);
+	if (r != QVM_EXIT_OK || !c)
 		return r;
 	fd = monitor_connect_fd(c, path);
 	if (fd < 0)
-		return cli_monitor_error(name, fd);
+		return cli_monitor_error(c->name, fd);
 	return qmp_relay(fd);
 }
