@@ -210,6 +210,16 @@ static void check_dir_loaded(struct check *k)
 	}
 }
 
+/* Print @errors and @warnings and count them in @k. */
+static void report(struct check *k, const struct diag_list *errors, const struct diag_list *warnings)
+{
+	diag_print(errors, stdout, "");
+	for (size_t i = 0; i < warnings->n; i++)
+		printf("%s: warning: %s\n", warnings->items[i].path, warnings->items[i].message);
+	k->errors += (unsigned)errors->n;
+	k->warnings += (unsigned)warnings->n;
+}
+
 /* Run the checks across VMs and print what they find. Return: 0, or -ENOMEM. */
 static int cross(struct check *k)
 {
@@ -219,11 +229,7 @@ static int cross(struct check *k)
 	if (crosscheck_ports(&set, &errors) < 0 || crosscheck_cycles(&set, &errors) < 0 ||
 	    crosscheck_references(&set, &errors, &warnings) < 0)
 		return -ENOMEM;
-	diag_print(&errors, stdout, "");
-	for (size_t i = 0; i < warnings.n; i++)
-		printf("%s: warning: %s\n", warnings.items[i].path, warnings.items[i].message);
-	k->errors += (unsigned)errors.n;
-	k->warnings += (unsigned)warnings.n;
+	report(k, &errors, &warnings);
 	return 0;
 }
 
@@ -238,11 +244,7 @@ static int host(struct check *k)
 	for (size_t i = 0; i < k->n; i++)
 		if (k->report[i] && qemu_host_check(k->configs[i], &h, &errors, &warnings) < 0)
 			return -ENOMEM;
-	diag_print(&errors, stdout, "");
-	for (size_t i = 0; i < warnings.n; i++)
-		printf("%s: warning: %s\n", warnings.items[i].path, warnings.items[i].message);
-	k->errors += (unsigned)errors.n;
-	k->warnings += (unsigned)warnings.n;
+	report(k, &errors, &warnings);
 	return 0;
 }
 

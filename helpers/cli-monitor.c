@@ -5,10 +5,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <sys/un.h>
 #include <unistd.h>
 
+#include "basic.h"
 #include "cli.h"
 #include "paths.h"
 #include "qmp.h"
@@ -19,20 +18,12 @@
 /* A connected stream socket to the VM's monitor socket, or negative errno. */
 static int monitor_connect_fd(const struct vm_config *c, char path[static 4096])
 {
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	struct vm_paths paths;
-	_cleanup_close_ int fd = -1;
 
-	if (vm_paths_get(c, &paths) < 0 || strlen(paths.monitor_socket) >= sizeof(sa.sun_path))
+	if (vm_paths_get(c, &paths) < 0)
 		return -ENAMETOOLONG;
 	snprintf(path, 4096, "%s", paths.monitor_socket);
-	strcpy(sa.sun_path, paths.monitor_socket);
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return -errno;
-	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
-		return -errno;
-	return TAKE_FD(fd);
+	return connect_unix(paths.monitor_socket);
 }
 
 int cli_monitor_open(const struct vm_config *c, qmp_event_fn on_event, void *userdata, struct qmp **ret)
