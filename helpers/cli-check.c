@@ -24,7 +24,6 @@ struct check {
 	bool missing;             /* a NAME or FILE did not exist */
 };
 
-/* Free everything in @k. */
 static void check_free(struct check *k)
 {
 	for (size_t i = 0; i < k->n; i++)
@@ -248,7 +247,6 @@ static int host(struct check *k)
 	return 0;
 }
 
-/* Print usage. */
 static void help(void)
 {
 	printf("Usage: qvm check [NAME|FILE...]\n\n"

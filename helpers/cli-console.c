@@ -116,7 +116,6 @@ static int console_loop(int sock)
 	return r == 1 ? 0 : r;
 }
 
-/* Print usage. */
 static void help(void)
 {
 	printf("Usage: qvm console NAME\n\n"

@@ -7,7 +7,6 @@
 #include "cli.h"
 #include "paths.h"
 
-/* Print usage. */
 static void help(void)
 {
 	printf("Usage: qvm display NAME\n\n"

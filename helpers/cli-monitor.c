@@ -116,7 +116,6 @@ static char *join_words(int argc, char *argv[])
 	return s;
 }
 
-/* Print help for qvm monitor. */
 static void monitor_help(void)
 {
 	printf("Usage: qvm monitor NAME [HMP COMMAND...]\n\n"
@@ -219,7 +218,6 @@ static int qmp_relay(int fd)
 	}
 }
 
-/* Print usage of qvm qmp. */
 static void qmp_help(void)
 {
 	printf("Usage: qvm qmp NAME\n\n"

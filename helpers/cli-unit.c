@@ -6,7 +6,6 @@
 
 #include "cli.h"
 
-/* Print usage of a job subcommand. */
 static void help(const char *cmd, const char *what)
 {
 	printf("Usage: qvm %s NAME\n\n"

@@ -216,7 +216,6 @@ static int on_console(sd_event_source *s, int fd, uint32_t revents, void *userda
 	return 0;
 }
 
-/* Drop console client @i. */
 static void client_close(struct launcher *l, int i)
 {
 	l->clients[i].source = sd_event_source_disable_unref(l->clients[i].source);

@@ -5,7 +5,6 @@
 #include "config.h"
 #include "launch.h"
 
-/* Print usage to @f. */
 static void usage(FILE *f)
 {
 	fputs("Usage: qvm-launch NAME\n"

@@ -23,7 +23,6 @@
 
 #define VIRTIOFSD_FD 3
 
-/* Print usage to @f. */
 static void usage(FILE *f)
 {
 	fputs("Usage: qvm-virtiofsd NAME\n"

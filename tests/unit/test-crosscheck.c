@@ -35,7 +35,6 @@ static void add_vm(struct vms *v, const char *name, const char *text)
 	assert_int_equal(strv_push(&v->names, name), 0);
 }
 
-/* Free everything in @v. */
 static void vms_free(struct vms *v)
 {
 	for (size_t i = 0; i < v->n; i++)

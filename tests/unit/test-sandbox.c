@@ -31,7 +31,6 @@ static struct vm_config *load(const char *text)
 	return c;
 }
 
-/* The drop-in of @text. */
 static char *dropin(const char *text)
 {
 	struct vm_config *c = load(text);

@@ -8,7 +8,6 @@
 #include "qemu_argv.h"
 #include "strv.h"
 
-/* Print usage to @f. */
 static void usage(FILE *f)
 {
 	fputs("Usage: argv-dump [--kvm] [--no-sandbox] [--qmp-path] [--raw-disk] [--host-arch ARCH]\n"
