@@ -25,7 +25,6 @@ struct check {
 	bool missing;             /* a NAME or FILE did not exist */
 };
 
-/* Free everything in @k. */
 static void check_free(struct check *k)
 {
 	for (size_t i = 0; i < k->n; i++)
@@ -218,6 +217,16 @@ static void check_dir_loaded(struct check *k)
 	}
 }
 
+/* Print @errors and @warnings and count them in @k. */
+static void report(struct check *k, const struct diag_list *errors, const struct diag_list *warnings)
+{
+	diag_print(errors, stdout, "");
+	for (size_t i = 0; i < warnings->n; i++)
+		printf("%s: warning: %s\n", warnings->items[i].path, warnings->items[i].message);
+	k->errors += (unsigned)errors->n;
+	k->warnings += (unsigned)warnings->n;
+}
+
 /* Run the checks across VMs and print what they find. Return: 0, or -ENOMEM. */
 static int cross(struct check *k)
 {
@@ -227,11 +236,7 @@ static int cross(struct check *k)
 	if (crosscheck_ports(&set, &errors) < 0 || crosscheck_cycles(&set, &errors) < 0 ||
 	    crosscheck_references(&set, &errors, &warnings) < 0)
 		return -ENOMEM;
-	diag_print(&errors, stdout, "");
-	for (size_t i = 0; i < warnings.n; i++)
-		printf("%s: warning: %s\n", warnings.items[i].path, warnings.items[i].message);
-	k->errors += (unsigned)errors.n;
-	k->warnings += (unsigned)warnings.n;
+	report(k, &errors, &warnings);
 	return 0;
 }
 
@@ -239,21 +244,17 @@ static int cross(struct check *k)
 static int host(struct check *k)
 {
 	_cleanup_diag_list_ struct diag_list errors = { 0 }, warnings = { 0 };
-	struct qemu_host h;
+	_cleanup_qemu_host_ struct qemu_host h = { 0 };
 
-	qemu_host_probe(&h);
+	if (qemu_host_probe(&h) < 0)
+		return -ENOMEM;
 	for (size_t i = 0; i < k->n; i++)
 		if (k->report[i] && qemu_host_check(k->configs[i], &h, &errors, &warnings) < 0)
 			return -ENOMEM;
-	diag_print(&errors, stdout, "");
-	for (size_t i = 0; i < warnings.n; i++)
-		printf("%s: warning: %s\n", warnings.items[i].path, warnings.items[i].message);
-	k->errors += (unsigned)errors.n;
-	k->warnings += (unsigned)warnings.n;
+	report(k, &errors, &warnings);
 	return 0;
 }
 
-/* Print usage. */
 static void help(void)
 {
 	printf("Usage: qvm check [NAME|FILE...]\n\n"

@@ -97,7 +97,6 @@ static void print_json(const struct row *rows, size_t n)
 	fputs(n ? "\n]\n" : "]\n", stdout);
 }
 
-/* Print @rows as a table. */
 static void print_table(const struct row *rows, size_t n)
 {
 	size_t w = 4;
@@ -120,7 +119,6 @@ static void print_table(const struct row *rows, size_t n)
 	}
 }
 
-/* Print usage. */
 static void help(void)
 {
 	printf("Usage: qvm list [--json]\n\n"

@@ -233,6 +233,27 @@ int cli_error(const char *fmt, ...) _printf_(1, 2);
  */
 int cli_one_name(const char *cmd, int argc, char *argv[], const char **ret);
 
+/* cli_parse_name()'s answer to -h/--help: print the usage and exit 0. */
+#define CLI_HELP (-1)
+
+/**
+ * cli_parse_name() - the command line of a subcommand that takes -h/--help and one VM NAME
+ * @argc: argument count
+ * @argv: arguments, argv[0] being the subcommand (for messages)
+ * @ret: set to the NAME
+ * Return: QVM_EXIT_OK, CLI_HELP, or QVM_EXIT_USAGE after printing the problem
+ */
+int cli_parse_name(int argc, char *argv[], const char **ret);
+
+/**
+ * cli_parse_vm() - cli_parse_name(), then load the VM: the whole preamble of such a subcommand
+ * @help: prints the subcommand's usage on -h/--help
+ * @ret: the loaded VM; NULL after --help
+ * Return: QVM_EXIT_OK (check @ret: NULL means the help was printed), or the exit status of a usage
+ * or configuration error, already printed
+ */
+int cli_parse_vm(int argc, char *argv[], void (*help)(void), struct vm_config **ret);
+
 /**
  * cli_libexec() - the full path of helper @name (honours $QVM_LIBEXECDIR)
  * Return: @buf

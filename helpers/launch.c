@@ -229,7 +229,6 @@ static int on_console(sd_event_source *s, int fd, uint32_t revents, void *userda
 	return 0;
 }
 
-/* Drop console client @i. */
 static void client_close(struct launcher *l, int i)
 {
 	l->clients[i].source = sd_event_source_disable_unref(l->clients[i].source);
@@ -824,7 +823,7 @@ int launch_vm(const struct vm_config *c)
 {
 	struct launcher l = { .c = c, .console_fd = -1, .console_listen_fd = -1, .probe_fd = -1,
 			      .boot_slot_fd = -1 };
-	struct qemu_host host;
+	_cleanup_qemu_host_ struct qemu_host host = { 0 };
 	sigset_t mask;
 	int r;
 
@@ -837,7 +836,8 @@ int launch_vm(const struct vm_config *c)
 		l.ssh_port = 0;
 	if (vm_paths_get(c, &l.paths) < 0 || ensure_dirs(&l) < 0)
 		return 1;
-	qemu_host_probe(&host);
+	if (qemu_host_probe(&host) < 0)
+		return log_error("out of memory reading the firmware descriptors"), 1;
 	host.installed = c->boot_cdrom && access(l.paths.installed, F_OK) == 0;
 	l.installing = c->boot_cdrom && !host.installed;
 	if (config_has_system_disk(c)) {

@@ -29,7 +29,6 @@ struct progress {
 	bool tty, notify;
 };
 
-/* Seconds since @t. */
 static double since(const struct timespec *t)
 {
 	struct timespec now;
@@ -395,7 +394,6 @@ static int reset(const struct vm_config *c)
 	return 0;
 }
 
-/* Print usage to @f. */
 static void usage(FILE *f)
 {
 	fputs("Usage: qvm-image [--refresh | --reset] NAME\n"

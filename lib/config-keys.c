@@ -1,9 +1,7 @@
 /* config-keys.c - the key table: every INI key, its field, type, default, bounds and man page entry */
 #include "config-internal.h"
 
-#include <errno.h>
 #include <stddef.h>
-#include <string.h>
 
 #include "macro.h"
 
@@ -110,8 +108,8 @@ static const struct key_def key_table[] = {
 		  ".B bios\n"
 		  "is SeaBIOS;\n"
 		  ".B uefi\n"
-		  "is OVMF/AAVMF, chosen from QEMU's firmware descriptors in\n"
-		  "/usr/share/qemu/firmware, with a writable copy of the UEFI variables per VM.\n"
+		  "is OVMF/AAVMF without Secure Boot, the first by file name of QEMU's firmware descriptors\n"
+		  "for the arch and machine (see FILES), with a writable copy of the UEFI variables per VM.\n"
 		  ".B auto\n"
 		  "means bios on x86, uefi elsewhere."),
 	ROW_LIST("vm", "after", vm_config, after, .split = ',',
@@ -586,45 +584,10 @@ static const struct key_def key_table[] = {
 		  "traversable (mode 0751)."),
 };
 
-static const char *const known_sections[] = {
-	"vm", "image", "disk", "share", "cloud-init", "network", "boot", "qemu", NULL
-};
-
 const struct key_def *config_keys(size_t *n)
 {
 	*n = ELEMENTSOF(key_table);
 	return key_table;
 }
 
-const char *const *config_sections(void)
-{
-	return known_sections;
-}
-
-const struct key_def *config_find_key(const char *section, const char *key)
-{
-	for (size_t i = 0; i < ELEMENTSOF(key_table); i++)
-		if (strcmp(key_table[i].section, section) == 0 && strcmp(key_table[i].name, key) == 0)
-			return &key_table[i];
-	return NULL;
-}
-
-const char *config_enum_name(const char *section, const char *key, int value)
-{
-	const struct key_def *k = config_find_key(section, key);
-
-	if (!k || k->type != KEY_ENUM || value < 0)
-		return NULL;
-	for (int i = 0; k->choices[i]; i++)
-		if (i == value)
-			return k->choices[i];
-	return NULL;
-}
-
-size_t config_key_index(const struct key_def *k)
-{
-	return (size_t)(k - key_table);
-}
-
 _Static_assert(ELEMENTSOF(key_table) <= CONFIG_KEYS_MAX, "raise CONFIG_KEYS_MAX in config-internal.h");
-_Static_assert(ELEMENTSOF(known_sections) <= CONFIG_SECTIONS_MAX, "raise CONFIG_SECTIONS_MAX in config-internal.h");

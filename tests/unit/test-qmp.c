@@ -33,7 +33,6 @@ static void read_line(int fd, char *buf, size_t size)
 	buf[n] = '\0';
 }
 
-/* Run the peer's script. */
 static void *peer_run(void *arg)
 {
 	struct peer *p = arg;
