@@ -132,6 +132,7 @@ def main():
         seq = sequential(c)
         log(f"sequential: {seq:.1f}s")
         cpus = c.run(["nproc"]).stdout.strip()
+    print(f"\nhost load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
     print(f"\n{VMS} tiny VMs (TCG, ready = ssh), {cpus} CPUs, boot-limit = default ({cpus})")
     row("host boot -> all ready", boot, "s", seq, "one after another")
     row("first start job -> last ready", span, "s", seq, "one after another")
