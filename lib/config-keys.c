@@ -135,6 +135,23 @@ static const struct key_def key_table[] = {
 		  "(duration, default 90s) How long the guest has to power off after the ACPI\n"
 		  "power button before it is forced off. TimeoutStopSec= is set to this plus\n"
 		  "15 seconds."),
+	ROW_INT("vm", "boot-limit", vm_config, boot_limit, .def = "0", .min = 0, .max = 1024,
+		.doc =
+		  "(integer 0\\(en1024, default 0: the host's number of online CPUs) This VM's QEMU\n"
+		  "starts only while fewer than this many VMs are booting on the host, so that a\n"
+		  "host coming up with many\n"
+		  ".B autostart\n"
+		  "VMs, or many\n"
+		  ".B systemctl start\n"
+		  "jobs at once, boots them a few at a time instead of letting them all time out\n"
+		  "together. A VM boots from QEMU's start until it is\n"
+		  ".BR ready ;\n"
+		  "with ready = started that is only QEMU's own start-up. While it waits, the unit\n"
+		  "is activating with STATUS=waiting for a boot slot, and neither\n"
+		  ".B start-timeout\n"
+		  "nor systemd's start timeout runs down. The limit is kept with lock files in\n"
+		  "/run/qvm/boot-slots (slot N is taken by a VM whose limit is above N), which the\n"
+		  "kernel releases when a launcher exits. 1024 is in effect no limit."),
 	ROW_ENUM("vm", "ready", vm_config, ready, ready_mode,
 		.doc =
 		  "(enum: started, ssh, cloud-init) When\n"
