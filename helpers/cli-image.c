@@ -174,7 +174,6 @@ static int exec_helper(const char *helper, const char *arg, const char *name, bo
 	return cli_error("cannot run %s: %m", path);
 }
 
-/* Print usage of qvm image. */
 static void image_help(void)
 {
 	printf("Usage: qvm image list\n"
@@ -282,7 +281,6 @@ static int parse_vm_cmd(int argc, char *argv[], void (*help)(void), bool *force,
 	return r == QVM_EXIT_OK ? -1 : r;
 }
 
-/* Print usage of qvm reset. */
 static void reset_help(void)
 {
 	printf("Usage: qvm reset [--force] NAME\n\n"
@@ -315,7 +313,6 @@ int cli_reset(int argc, char *argv[])
 	return exec_helper("qvm-image", "--reset", name, false); /* the state dir is the VM's own */
 }
 
-/* Print usage of qvm reseed. */
 static void reseed_help(void)
 {
 	printf("Usage: qvm reseed NAME\n\n"

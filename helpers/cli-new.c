@@ -176,7 +176,6 @@ static void reload(const char *name)
 		printf("Reloaded systemd: qvm@%s.service is ready to start.\n", name);
 }
 
-/* Print usage. */
 static void help(void)
 {
 	printf("Usage: qvm new NAME [--image IMAGE] [--ssh-key FILE] [OPTIONS]\n\n"

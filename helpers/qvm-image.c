@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "helper.h"
+#include "bootslot.h"
 #include "checksum.h"
 #include "basic.h"
 #include "config.h"
@@ -31,7 +32,6 @@ struct progress {
 	bool tty, notify;
 };
 
-/* Seconds since @t. */
 static double since(const struct timespec *t)
 {
 	struct timespec now;
@@ -542,6 +542,19 @@ static int grant_share_sockets(const struct vm_config *c, uid_t uid, gid_t gid)
 	return 0;
 }
 
+/* The boot-limit slot files this VM's launcher may lock (it cannot create them: its own uid). */
+static int grant_boot_slots(const struct vm_config *c)
+{
+	int limit = c->boot_limit > 0 ? (int)c->boot_limit : boot_slot_default();
+	char dir[4096];
+	int r;
+
+	if (boot_slot_dir(dir) < 0)
+		return -ENAMETOOLONG;
+	r = boot_slot_make(dir, limit);
+	return r < 0 ? log_error_errno(r, "cannot make the boot slots in %s: %m", dir) : 0;
+}
+
 /*
  * As root (ExecStartPre=+): hand the disks that live outside the state directory
  * (disk =, [disk:*] path =) to the VM's own uid, the owner systemd gave
@@ -564,6 +577,9 @@ static int grant(const struct vm_config *c)
 			return log_error_errno(r, "%s: disk = %s: %m", c->path, c->image_disk);
 	}
 	r = grant_share_sockets(c, st.st_uid, st.st_gid);
+	if (r < 0)
+		return r;
+	r = grant_boot_slots(c);
 	if (r < 0)
 		return r;
 	for (size_t i = 0; i < c->n_disks; i++) {
@@ -601,7 +617,6 @@ static int reset(const struct vm_config *c)
 	return 0;
 }
 
-/* Print usage to @f. */
 static void usage(FILE *f)
 {
 	fputs("Usage: qvm-image [--fetch | --refresh | --grant | --reset] NAME\n"

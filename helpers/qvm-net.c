@@ -198,7 +198,6 @@ static int net_down(const char *name)
 	return 0;
 }
 
-/* Print usage to @f. */
 static void usage(FILE *f)
 {
 	fputs("Usage: qvm-net up|down NAME\n"

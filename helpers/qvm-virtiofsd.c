@@ -23,7 +23,6 @@
 
 #define VIRTIOFSD_FD 3
 
-/* Print usage to @f. */
 static void usage(FILE *f)
 {
 	fputs("Usage: qvm-virtiofsd NAME\n"
@@ -219,19 +218,9 @@ static int serve(const struct vm_config *c)
 int main(int argc, char *argv[])
 {
 	_cleanup_config_free_ struct vm_config *c = NULL;
-	int r;
+	int r = helper_start(argc, argv, "qvm-virtiofsd", usage, &c);
 
-	if (argc == 2 && strcmp(argv[1], "--help") == 0) {
-		usage(stdout);
-		return 0;
-	}
-	if (argc != 2 || argv[1][0] == '-') {
-		usage(stderr);
-		return 2;
-	}
-	log_setup("qvm-virtiofsd", 0);
-	r = helper_load_vm(argv[1], &c);
-	if (r != HELPER_EXIT_OK)
+	if (r != HELPER_CONTINUE)
 		return r;
 	if (!config_has_share_mode(c, SHARE_VIRTIOFS)) {
 		sd_notify(0, "READY=1\nSTATUS=no virtiofs shares");

@@ -1,36 +1,7 @@
 /* config-keys.c - the key table: every INI key, its field, type, default, bounds and man page entry */
-#include "config-internal.h"
-
-#include <errno.h>
-#include <stddef.h>
-#include <string.h>
+#include "config-rows.h"
 
 #include "macro.h"
-
-/*
- * The offset of field @f of struct @st, with a compile-time check that the
- * field has type @T: a row cannot point a size at a string field.
- */
-#define FIELD(st, f, T)                                                     \
-	(offsetof(struct st, f) +                                           \
-	 0 * sizeof(char[__builtin_types_compatible_p(__typeof__(((struct st *)0)->f), T) ? 1 : -1]))
-
-#define ROW(T, key_type, sec, key, st, f, ...) \
-	{ .section = (sec), .name = (key), .type = (key_type), .offset = FIELD(st, f, T), __VA_ARGS__ }
-
-/* Row macros, one per key type: ROW_TYPE(section, key, struct, field, .def = ..., .doc = ...). */
-#define ROW_STRING(sec, key, st, f, ...)   ROW(char *, KEY_STRING, sec, key, st, f, __VA_ARGS__)
-#define ROW_PATH(sec, key, st, f, ...)     ROW(char *, KEY_PATH, sec, key, st, f, __VA_ARGS__)
-#define ROW_BOOL(sec, key, st, f, ...)     ROW(bool, KEY_BOOL, sec, key, st, f, __VA_ARGS__)
-#define ROW_INT(sec, key, st, f, ...)      ROW(int64_t, KEY_INT, sec, key, st, f, __VA_ARGS__)
-#define ROW_SIZE(sec, key, st, f, ...)     ROW(uint64_t, KEY_SIZE, sec, key, st, f, __VA_ARGS__)
-#define ROW_DURATION(sec, key, st, f, ...) ROW(uint64_t, KEY_DURATION, sec, key, st, f, __VA_ARGS__)
-#define ROW_LIST(sec, key, st, f, ...)     ROW(char **, KEY_LIST, sec, key, st, f, __VA_ARGS__)
-/* @e names the enum: the field must be "enum @e" and its words are @e_table. */
-#define ROW_ENUM(sec, key, st, f, e, ...) \
-	ROW(enum e, KEY_ENUM, sec, key, st, f, .choices = e##_table, __VA_ARGS__)
-
-#define MIB INT64_C(1048576)
 
 /*
  * Documentation order. .doc is the key's entry in qvm.ini(5) after its
@@ -110,8 +81,8 @@ static const struct key_def key_table[] = {
 		  ".B bios\n"
 		  "is SeaBIOS;\n"
 		  ".B uefi\n"
-		  "is OVMF/AAVMF, chosen from QEMU's firmware descriptors in\n"
-		  "/usr/share/qemu/firmware, with a writable copy of the UEFI variables per VM.\n"
+		  "is OVMF/AAVMF without Secure Boot, the first by file name of QEMU's firmware descriptors\n"
+		  "for the arch and machine (see FILES), with a writable copy of the UEFI variables per VM.\n"
 		  ".B auto\n"
 		  "means bios on x86, uefi elsewhere."),
 	ROW_LIST("vm", "after", vm_config, after, .split = ',',
@@ -137,6 +108,23 @@ static const struct key_def key_table[] = {
 		  "(duration, default 90s) How long the guest has to power off after the ACPI\n"
 		  "power button before it is forced off. TimeoutStopSec= is set to this plus\n"
 		  "15 seconds."),
+	ROW_INT("vm", "boot-limit", vm_config, boot_limit, .def = "0", .min = 0, .max = 1024,
+		.doc =
+		  "(integer 0\\(en1024, default 0: the host's number of online CPUs) This VM's QEMU\n"
+		  "starts only while fewer than this many VMs are booting on the host, so that a\n"
+		  "host coming up with many\n"
+		  ".B autostart\n"
+		  "VMs, or many\n"
+		  ".B systemctl start\n"
+		  "jobs at once, boots them a few at a time instead of letting them all time out\n"
+		  "together. A VM boots from QEMU's start until it is\n"
+		  ".BR ready ;\n"
+		  "with ready = started that is only QEMU's own start-up. While it waits, the unit\n"
+		  "is activating with STATUS=waiting for a boot slot, and neither\n"
+		  ".B start-timeout\n"
+		  "nor systemd's start timeout runs down. The limit is kept with lock files in\n"
+		  "/run/qvm/boot-slots (slot N is taken by a VM whose limit is above N), which the\n"
+		  "kernel releases when a launcher exits. 1024 is in effect no limit."),
 	ROW_ENUM("vm", "ready", vm_config, ready, ready_mode,
 		.doc =
 		  "(enum: started, ssh, cloud-init) When\n"
@@ -239,17 +227,12 @@ static const struct key_def key_table[] = {
 		  ".BR gpgv (1):\n"
 		  "the checksums file must carry a good signature by one of its keys, read from\n"
 		  ".B checksums-signature\n"
-		  "(a detached signature), or the image is refused. The\n"
-		  ".B qvm new\n"
-		  "presets set it."),
+		  "(a detached signature), or the image is refused. qvm new's presets set it."),
 	ROW_STRING("image", "checksums-signature", vm_config, image_checksums_signature,
 		.doc =
 		  "(string) URL or path of the detached signature of\n"
 		  ".BR checksums ;\n"
-		  "default: the checksums URL with\n"
-		  ".B .sign\n"
-		  "appended, as Debian publishes\n"
-		  ".IR SHA512SUMS.sign ."),
+		  "default: the checksums URL + \".sign\", as Debian publishes SHA512SUMS.sign."),
 	ROW_SIZE("image", "size", vm_config, image_size, .min = MIB,
 		.doc =
 		  "(size) Size the VM's own disk grows to; default: the base image's size.\n"
@@ -455,13 +438,12 @@ static const struct key_def key_table[] = {
 		  "(string) Bridge the tap joins (tap mode). qvm creates and configures its own\n"
 		  "bridge qvmbr0 (10.88.0.1/24) the first time a VM asks for it, and leaves it in\n"
 		  "place when VMs stop; any other bridge must exist and is left alone.\n"
-		  "The tap is named\n"
+		  "The tap is\n"
 		  ".BI qvm- NAME\n"
-		  "when that fits in 15 characters, else\n"
-		  ".BI qvm- FIRST6 - HASH\n"
-		  "(the first six characters of the VM name and four hex digits of a hash of\n"
-		  "the whole name), and is owned by the VM's own uid so that QEMU opens it without\n"
-		  "privileges.\n"
+		  "for names of up to 10 characters, else\n"
+		  ".BI qvm- FIRST3 HASH\n"
+		  "(8 hex digits; two VMs that meet are rejected), owned by the VM's own uid, alias\n"
+		  ".BR qvm:NAME .\n"
 		  ".IP\n"
 		  "In tap mode,\n"
 		  ".B ssh\n"
@@ -605,14 +587,8 @@ static const struct key_def key_table[] = {
 		  "monitor client. With this key the generator adds the group to the unit's\n"
 		  ".B SupplementaryGroups=\n"
 		  "(so the launcher may hand the socket to it), makes the runtime directory\n"
-		  "traversable (mode 0751) and turns\n"
-		  ".B PrivateUsers=\n"
-		  "off and allows chown() for this VM: in a private user namespace the group\n"
-		  "would not exist (see qvm-security(7))."),
-};
-
-static const char *const known_sections[] = {
-	"vm", "image", "disk", "share", "cloud-init", "network", "boot", "qemu", NULL
+		  "traversable (mode 0751), allows chown() and sets PrivateUsers=no: in a\n"
+		  "private user namespace the group would not exist (see qvm-security(7))."),
 };
 
 const struct key_def *config_keys(size_t *n)
@@ -621,35 +597,4 @@ const struct key_def *config_keys(size_t *n)
 	return key_table;
 }
 
-const char *const *config_sections(void)
-{
-	return known_sections;
-}
-
-const struct key_def *config_find_key(const char *section, const char *key)
-{
-	for (size_t i = 0; i < ELEMENTSOF(key_table); i++)
-		if (strcmp(key_table[i].section, section) == 0 && strcmp(key_table[i].name, key) == 0)
-			return &key_table[i];
-	return NULL;
-}
-
-const char *config_enum_name(const char *section, const char *key, int value)
-{
-	const struct key_def *k = config_find_key(section, key);
-
-	if (!k || k->type != KEY_ENUM || value < 0)
-		return NULL;
-	for (int i = 0; k->choices[i]; i++)
-		if (i == value)
-			return k->choices[i];
-	return NULL;
-}
-
-size_t config_key_index(const struct key_def *k)
-{
-	return (size_t)(k - key_table);
-}
-
 _Static_assert(ELEMENTSOF(key_table) <= CONFIG_KEYS_MAX, "raise CONFIG_KEYS_MAX in config-internal.h");
-_Static_assert(ELEMENTSOF(known_sections) <= CONFIG_SECTIONS_MAX, "raise CONFIG_SECTIONS_MAX in config-internal.h");

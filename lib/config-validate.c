@@ -280,7 +280,6 @@ static void validate_devices(struct parse_state *st)
 			   "icount works only with TCG (QEMU refuses -icount with KVM): set accel = tcg (or auto, which then picks tcg)");
 }
 
-/* Check [cloud-init] values. */
 static void validate_cloud_init(struct parse_state *st)
 {
 	struct vm_config *c = st->config;

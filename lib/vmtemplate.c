@@ -69,7 +69,6 @@ static bool ini_value_ok(const char *s)
 	return !s || (!strpbrk(s, "\n\r") && !strstr(s, " ;") && !strstr(s, "\t;") && strlen(s) < 190);
 }
 
-/* Write the [vm] and [image] sections. */
 static void put_vm_image(FILE *f, const struct vm_template *t)
 {
 	fprintf(f, "# /etc/qvm/%s.ini - written by qvm new; every key is in qvm.ini(5).\n"

@@ -18,7 +18,7 @@ canary=qvm-virtiofs-canary-$$
 helper=
 cleanup() {
 	[ -z "$helper" ] || kill "$helper" 2>/dev/null || true
-	rm -rf "$W" "/etc/$canary"
+	rm -rf "$W" "/etc/${canary:?}"
 }
 trap cleanup EXIT
 chmod 0755 "$W"
