@@ -542,7 +542,7 @@ static int grant_share_sockets(const struct vm_config *c, uid_t uid, gid_t gid)
 	return 0;
 }
 
-/* The boot-limit slot files this VM's launcher may lock (it cannot create them: its own uid). */
+/* The boot-limit slot files this VM's launcher may lock (it cannot create them: its own uid). Return: 0. */
 static int grant_boot_slots(const struct vm_config *c)
 {
 	int limit = c->boot_limit > 0 ? (int)c->boot_limit : boot_slot_default();
@@ -552,7 +552,9 @@ static int grant_boot_slots(const struct vm_config *c)
 	if (boot_slot_dir(dir) < 0)
 		return -ENAMETOOLONG;
 	r = boot_slot_make(dir, limit);
-	return r < 0 ? log_error_errno(r, "cannot make the boot slots in %s: %m", dir) : 0;
+	if (r < 0) /* not fatal: the launcher then boots without the limit, and says so */
+		log_warning("cannot make the boot slots in %s: %s", dir, strerror(-r));
+	return 0;
 }
 
 /*
