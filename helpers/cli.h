@@ -298,6 +298,36 @@ int unit_info_get(sd_bus *bus, const char *unit, struct unit_info *ret, sd_bus_e
 /** unit_info_clear() - free the strings of @i */
 void unit_info_clear(struct unit_info *i);
 
+/* One loaded unit as ListUnitsByPatterns reports it. */
+struct unit_state {
+	char *name;
+	char *active_state;
+	char *path;               /* its object path */
+};
+
+/**
+ * bus_list_units() - the loaded units matching @pattern, in one bus call
+ * (ListUnitsByPatterns), sorted by name for unit_state_find(); a unit systemd
+ * has not loaded is not in the list (its state is inactive)
+ * Return: 0 with @ret (free with unit_states_free()) and @n, or negative errno
+ */
+int bus_list_units(sd_bus *bus, const char *pattern, struct unit_state **ret, size_t *n);
+
+/** unit_state_find() - the entry of @unit in a list from bus_list_units(), or NULL */
+const struct unit_state *unit_state_find(const struct unit_state *s, size_t n, const char *unit);
+
+/** unit_states_free() - free a list from bus_list_units() */
+void unit_states_free(struct unit_state *s, size_t n);
+
+/**
+ * bus_get_status_texts() - StatusText of each unit at @paths (NULL entries
+ * skipped), all requests sent before the first reply is read, so the cost is
+ * one round trip, not one per unit
+ * @texts: receives a strdup()ed text per path (NULL when unknown)
+ * Return: 0, or negative errno
+ */
+int bus_get_status_texts(sd_bus *bus, char *const *paths, size_t n, char **texts);
+
 /**
  * unit_is_running() - is the unit anything other than inactive or failed?
  * Return: true for active, activating, deactivating, reloading, ...

@@ -1,34 +1,7 @@
 /* config-keys.c - the key table: every INI key, its field, type, default, bounds and man page entry */
-#include "config-internal.h"
-
-#include <stddef.h>
+#include "config-rows.h"
 
 #include "macro.h"
-
-/*
- * The offset of field @f of struct @st, with a compile-time check that the
- * field has type @T: a row cannot point a size at a string field.
- */
-#define FIELD(st, f, T)                                                     \
-	(offsetof(struct st, f) +                                           \
-	 0 * sizeof(char[__builtin_types_compatible_p(__typeof__(((struct st *)0)->f), T) ? 1 : -1]))
-
-#define ROW(T, key_type, sec, key, st, f, ...) \
-	{ .section = (sec), .name = (key), .type = (key_type), .offset = FIELD(st, f, T), __VA_ARGS__ }
-
-/* Row macros, one per key type: ROW_TYPE(section, key, struct, field, .def = ..., .doc = ...). */
-#define ROW_STRING(sec, key, st, f, ...)   ROW(char *, KEY_STRING, sec, key, st, f, __VA_ARGS__)
-#define ROW_PATH(sec, key, st, f, ...)     ROW(char *, KEY_PATH, sec, key, st, f, __VA_ARGS__)
-#define ROW_BOOL(sec, key, st, f, ...)     ROW(bool, KEY_BOOL, sec, key, st, f, __VA_ARGS__)
-#define ROW_INT(sec, key, st, f, ...)      ROW(int64_t, KEY_INT, sec, key, st, f, __VA_ARGS__)
-#define ROW_SIZE(sec, key, st, f, ...)     ROW(uint64_t, KEY_SIZE, sec, key, st, f, __VA_ARGS__)
-#define ROW_DURATION(sec, key, st, f, ...) ROW(uint64_t, KEY_DURATION, sec, key, st, f, __VA_ARGS__)
-#define ROW_LIST(sec, key, st, f, ...)     ROW(char **, KEY_LIST, sec, key, st, f, __VA_ARGS__)
-/* @e names the enum: the field must be "enum @e" and its words are @e_table. */
-#define ROW_ENUM(sec, key, st, f, e, ...) \
-	ROW(enum e, KEY_ENUM, sec, key, st, f, .choices = e##_table, __VA_ARGS__)
-
-#define MIB INT64_C(1048576)
 
 /*
  * Documentation order. .doc is the key's entry in qvm.ini(5) after its
@@ -135,6 +108,23 @@ static const struct key_def key_table[] = {
 		  "(duration, default 90s) How long the guest has to power off after the ACPI\n"
 		  "power button before it is forced off. TimeoutStopSec= is set to this plus\n"
 		  "15 seconds."),
+	ROW_INT("vm", "boot-limit", vm_config, boot_limit, .def = "0", .min = 0, .max = 1024,
+		.doc =
+		  "(integer 0\\(en1024, default 0: the host's number of online CPUs) This VM's QEMU\n"
+		  "starts only while fewer than this many VMs are booting on the host, so that a\n"
+		  "host coming up with many\n"
+		  ".B autostart\n"
+		  "VMs, or many\n"
+		  ".B systemctl start\n"
+		  "jobs at once, boots them a few at a time instead of letting them all time out\n"
+		  "together. A VM boots from QEMU's start until it is\n"
+		  ".BR ready ;\n"
+		  "with ready = started that is only QEMU's own start-up. While it waits, the unit\n"
+		  "is activating with STATUS=waiting for a boot slot, and neither\n"
+		  ".B start-timeout\n"
+		  "nor systemd's start timeout runs down. The limit is kept with lock files in\n"
+		  "/run/qvm/boot-slots (slot N is taken by a VM whose limit is above N), which the\n"
+		  "kernel releases when a launcher exits. 1024 is in effect no limit."),
 	ROW_ENUM("vm", "ready", vm_config, ready, ready_mode,
 		.doc =
 		  "(enum: started, ssh, cloud-init) When\n"

@@ -98,6 +98,7 @@ struct vm_config {
 	char **requires;
 	uint64_t start_timeout;   /* usec */
 	uint64_t shutdown_timeout;/* usec */
+	int64_t boot_limit;       /* VMs booting at once on the host; 0 = online CPUs */
 	bool ephemeral;           /* the system disk is an overlay in the runtime dir, gone at stop */
 	enum ready_mode ready;
 	enum restart_policy restart;
