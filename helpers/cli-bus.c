@@ -77,6 +77,134 @@ int unit_info_get(sd_bus *bus, const char *unit, struct unit_info *ret, sd_bus_e
 	return 0;
 }
 
+/* qsort/bsearch order of struct unit_state: by name. */
+static int unit_state_cmp(const void *a, const void *b)
+{
+	return strcmp(((const struct unit_state *)a)->name, ((const struct unit_state *)b)->name);
+}
+
+void unit_states_free(struct unit_state *s, size_t n)
+{
+	for (size_t i = 0; s && i < n; i++) {
+		free(s[i].name);
+		free(s[i].active_state);
+		free(s[i].path);
+	}
+	free(s);
+}
+
+/* Append one "(ssssssouso)" entry of a ListUnits reply to @s (capacity grown as needed). */
+static int unit_state_read(sd_bus_message *reply, struct unit_state **s, size_t *n, size_t *cap)
+{
+	const char *name, *desc, *load, *active, *sub, *following, *path, *job_type, *job_path;
+	uint32_t job_id;
+	struct unit_state *grown;
+	int r;
+
+	r = sd_bus_message_read(reply, "(ssssssouso)", &name, &desc, &load, &active, &sub, &following, &path,
+				&job_id, &job_type, &job_path);
+	if (r <= 0)
+		return r;
+	if (*n == *cap) {
+		*cap = *cap ? *cap * 2 : 64;
+		grown = realloc(*s, *cap * sizeof(**s));
+		if (!grown)
+			return -ENOMEM;
+		*s = grown;
+	}
+	(*s)[*n] = (struct unit_state){ strdup(name), strdup(active), strdup(path) };
+	if (!(*s)[*n].name || !(*s)[*n].active_state || !(*s)[*n].path) {
+		unit_states_free(&(*s)[*n], 0);
+		return -ENOMEM;
+	}
+	(*n)++;
+	return 1;
+}
+
+int bus_list_units(sd_bus *bus, const char *pattern, struct unit_state **ret, size_t *ret_n)
+{
+	sd_bus_message *m = NULL, *reply = NULL;
+	struct unit_state *s = NULL;
+	size_t n = 0, cap = 0;
+	int r;
+
+	r = sd_bus_message_new_method_call(bus, &m, SD_DEST, SD_PATH, SD_MANAGER, "ListUnitsByPatterns");
+	if (r >= 0)
+		r = sd_bus_message_append_strv(m, NULL);
+	if (r >= 0)
+		r = sd_bus_message_append(m, "as", 1, pattern);
+	if (r >= 0)
+		r = sd_bus_call(bus, m, 0, NULL, &reply);
+	if (r >= 0)
+		r = sd_bus_message_enter_container(reply, 'a', "(ssssssouso)");
+	while (r > 0)
+		r = unit_state_read(reply, &s, &n, &cap);
+	sd_bus_message_unref(m);
+	sd_bus_message_unref(reply);
+	if (r < 0) {
+		unit_states_free(s, n);
+		return r;
+	}
+	if (n)
+		qsort(s, n, sizeof(*s), unit_state_cmp);
+	*ret = s;
+	*ret_n = n;
+	return 0;
+}
+
+const struct unit_state *unit_state_find(const struct unit_state *s, size_t n, const char *unit)
+{
+	struct unit_state key = { .name = (char *)unit };
+
+	return n ? bsearch(&key, s, n, sizeof(*s), unit_state_cmp) : NULL;
+}
+
+/* One StatusText request in flight: where its answer goes, and the count of those still out. */
+struct status_request {
+	char **text;
+	size_t *left;
+};
+
+/* Reply handler of one StatusText Get: store the text (none on an error reply), count it in. */
+static int on_status_text(sd_bus_message *m, void *userdata, sd_bus_error *err)
+{
+	struct status_request *req = userdata;
+	const char *t;
+
+	(void)err;
+	if (!sd_bus_message_is_method_error(m, NULL) && sd_bus_message_read(m, "v", "s", &t) > 0)
+		*req->text = strdup(t);
+	(*req->left)--;
+	return 0;
+}
+
+int bus_get_status_texts(sd_bus *bus, char *const *paths, size_t n, char **texts)
+{
+	_cleanup_free_ struct status_request *reqs = calloc(n + 1, sizeof(*reqs));
+	size_t left = 0;
+	int r = reqs ? 0 : -ENOMEM;
+
+	for (size_t i = 0; r >= 0 && i < n; i++) {
+		texts[i] = NULL;
+		if (!paths[i])
+			continue;
+		reqs[i] = (struct status_request){ &texts[i], &left };
+		/* a floating slot: the bus keeps the request until its reply has been handled */
+		r = sd_bus_call_method_async(bus, NULL, SD_DEST, paths[i], "org.freedesktop.DBus.Properties", "Get",
+					     on_status_text, &reqs[i], "ss", SD_DEST ".Service", "StatusText");
+		left += r >= 0;
+	}
+	while (left > 0) {
+		int p = sd_bus_process(bus, NULL);
+
+		if (p < 0)
+			return p;
+		if (p == 0 && (p = sd_bus_wait(bus, UINT64_MAX)) < 0 && p != -EINTR)
+			return p;
+	}
+	return r;
+}
+
 bool unit_is_running(const struct unit_info *i)
 {
 	return !streq_ptr(i->active_state, "inactive") && !streq_ptr(i->active_state, "failed");

@@ -1,6 +1,5 @@
 /* cli-console.c - qvm console NAME: attach the terminal to the VM's console socket; Ctrl-] detaches */
 #include <errno.h>
-#include <getopt.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -117,39 +116,29 @@ static int console_loop(int sock)
 	return r == 1 ? 0 : r;
 }
 
-/* Print usage. */
 static void help(void)
 {
 	printf("Usage: qvm console NAME\n\n"
 	       "Attach this terminal to the serial console of the running VM (the socket\n"
 	       "console.sock in its runtime directory, /run/qvm/NAME). Logging of the console\n"
 	       "to the journal goes on meanwhile. Press Ctrl-] to detach; the terminal is\n"
-	       "restored on detach, on hang-up and on signals. Needs root or group qvm.\n\n"
+	       "restored on detach, on hang-up and on signals. Needs root. Detaching does not\n"
+	       "log out of the guest: log out first.\n\n"
 	       "  -h, --help   show this help\n");
 }
 
 int cli_console(int argc, char *argv[])
 {
-	static const struct option options[] = { { "help", no_argument, NULL, 'h' }, {} };
 	_cleanup_config_free_ struct vm_config *c = NULL;
 	_cleanup_close_ int sock = -1;
 	struct vm_paths paths;
 	const char *name;
-	int o, r;
+	int r;
 
-	while ((o = getopt_long(argc, argv, "h", options, NULL)) >= 0)
-		switch (o) {
-		case 'h':
-			help();
-			return QVM_EXIT_OK;
-		default:
-			return cli_usage_error("console", "bad option");
-		}
-	r = cli_one_name("console", argc - optind, argv + optind, &name);
-	if (r == QVM_EXIT_OK)
-		r = cli_load_vm(name, &c);
-	if (r != QVM_EXIT_OK)
+	r = cli_parse_vm(argc, argv, help, &c);
+	if (r != QVM_EXIT_OK || !c)
 		return r;
+	name = c->name;
 	if (vm_paths_get(c, &paths) < 0)
 		return cli_error("%s: path too long", name);
 	sock = connect_unix(paths.console_socket);

@@ -1,5 +1,4 @@
 /* cli-display.c - qvm display NAME: where a VM's VNC screen listens and how to reach it, also through ssh */
-#include <getopt.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -8,7 +7,6 @@
 #include "cli.h"
 #include "paths.h"
 
-/* Print usage. */
 static void help(void)
 {
 	printf("Usage: qvm display NAME\n\n"
@@ -48,26 +46,12 @@ static void print_display(const struct vm_config *c, const struct vm_paths *p)
 
 int cli_display(int argc, char *argv[])
 {
-	static const struct option options[] = {
-		{ "help", no_argument, NULL, 'h' },
-		{}
-	};
 	_cleanup_config_free_ struct vm_config *c = NULL;
 	struct vm_paths paths;
-	int o, r;
+	int r;
 
-	while ((o = getopt_long(argc, argv, "h", options, NULL)) >= 0)
-		switch (o) {
-		case 'h':
-			help();
-			return QVM_EXIT_OK;
-		default:
-			return cli_usage_error("display", "bad option");
-		}
-	if (optind + 1 != argc)
-		return cli_usage_error("display", "expected one VM NAME");
-	r = cli_load_vm(argv[optind], &c);
-	if (r != QVM_EXIT_OK)
+	r = cli_parse_vm(argc, argv, help, &c);
+	if (r != QVM_EXIT_OK || !c)
 		return r;
 	if (c->display != DISPLAY_VNC) {
 		fprintf(stderr, "qvm: VM %s has no display: set [vm] display = vnc in %s\n", c->name, c->path);

@@ -17,17 +17,8 @@ struct row {
 	char ssh[96];             /* "" when none */
 };
 
-/* Fill in the state of @r from systemd, if there is a bus. */
-static void row_state(sd_bus *bus, struct row *r)
-{
-	char unit[256];
-
-	if (bus && vm_name_valid(r->name))
-		(void)unit_info_get(bus, vm_unit_name(r->name, unit), &r->unit, NULL);
-}
-
-/* Load the config and state of VM @name into @r. */
-static void row_load(sd_bus *bus, const char *name, struct row *r)
+/* Load the config of VM @name into @r. */
+static void row_load(const char *name, struct row *r)
 {
 	_cleanup_diag_list_ struct diag_list diags = { 0 };
 	char host[64];
@@ -38,7 +29,36 @@ static void row_load(sd_bus *bus, const char *name, struct row *r)
 		r->c = NULL;
 	if (r->c && config_ssh_endpoint(r->c, host, &port))
 		snprintf(r->ssh, sizeof(r->ssh), strchr(host, ':') ? "[%s]:%d" : "%s:%d", host, port);
-	row_state(bus, r);
+}
+
+/*
+ * The unit state of every row from one ListUnitsByPatterns call (a unit systemd
+ * has not loaded is inactive), and for --json the STATUS= texts of the loaded
+ * ones, requested all at once. Without a bus every state stays unknown.
+ */
+static void rows_state(sd_bus *bus, struct row *rows, size_t n, bool status)
+{
+	_cleanup_free_ char **paths = calloc(n + 1, sizeof(char *));
+	_cleanup_free_ char **texts = calloc(n + 1, sizeof(char *));
+	struct unit_state *units = NULL;
+	size_t n_units = 0;
+	char unit[256];
+
+	if (!bus || !paths || !texts || bus_list_units(bus, "qvm@*.service", &units, &n_units) < 0)
+		return;
+	for (size_t i = 0; i < n; i++) {
+		const struct unit_state *u;
+
+		if (!vm_name_valid(rows[i].name))
+			continue;   /* no unit can have this name: unknown */
+		u = unit_state_find(units, n_units, vm_unit_name(rows[i].name, unit));
+		rows[i].unit.active_state = strdup(u ? u->active_state : "inactive");
+		paths[i] = u ? u->path : NULL;
+	}
+	if (status && bus_get_status_texts(bus, paths, n, texts) >= 0)
+		for (size_t i = 0; i < n; i++)
+			rows[i].unit.status_text = texts[i];
+	unit_states_free(units, n_units);
 }
 
 /* The state word shown for @r. */
@@ -77,7 +97,6 @@ static void print_json(const struct row *rows, size_t n)
 	fputs(n ? "\n]\n" : "]\n", stdout);
 }
 
-/* Print @rows as a table. */
 static void print_table(const struct row *rows, size_t n)
 {
 	size_t w = 4;
@@ -100,7 +119,6 @@ static void print_table(const struct row *rows, size_t n)
 	}
 }
 
-/* Print usage. */
 static void help(void)
 {
 	printf("Usage: qvm list [--json]\n\n"
@@ -148,7 +166,8 @@ int cli_list(int argc, char *argv[])
 	if (bus_connect(&bus) < 0)
 		bus = NULL;
 	for (size_t i = 0; i < n; i++)
-		row_load(bus, names[i], &rows[i]);
+		row_load(names[i], &rows[i]);
+	rows_state(bus, rows, n, json);
 	if (json)
 		print_json(rows, n);
 	else

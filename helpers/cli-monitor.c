@@ -5,10 +5,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <sys/un.h>
 #include <unistd.h>
 
+#include "basic.h"
 #include "cli.h"
 #include "paths.h"
 #include "qmp.h"
@@ -19,20 +18,12 @@
 /* A connected stream socket to the VM's monitor socket, or negative errno. */
 static int monitor_connect_fd(const struct vm_config *c, char path[static 4096])
 {
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	struct vm_paths paths;
-	_cleanup_close_ int fd = -1;
 
-	if (vm_paths_get(c, &paths) < 0 || strlen(paths.monitor_socket) >= sizeof(sa.sun_path))
+	if (vm_paths_get(c, &paths) < 0)
 		return -ENAMETOOLONG;
 	snprintf(path, 4096, "%s", paths.monitor_socket);
-	strcpy(sa.sun_path, paths.monitor_socket);
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return -errno;
-	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
-		return -errno;
-	return TAKE_FD(fd);
+	return connect_unix(paths.monitor_socket);
 }
 
 int cli_monitor_open(const struct vm_config *c, qmp_event_fn on_event, void *userdata, struct qmp **ret)
@@ -125,7 +116,6 @@ static char *join_words(int argc, char *argv[])
 	return s;
 }
 
-/* Print help for qvm monitor. */
 static void monitor_help(void)
 {
 	printf("Usage: qvm monitor NAME [HMP COMMAND...]\n\n"
@@ -228,35 +218,28 @@ static int qmp_relay(int fd)
 	}
 }
 
+static void qmp_help(void)
+{
+	printf("Usage: qvm qmp NAME\n\n"
+	       "Raw QMP for scripts: QEMU's greeting and every reply and event go to stdout,\n"
+	       "stdin goes to QEMU, one JSON command per line; send {\"execute\":\"qmp_capabilities\"}\n"
+	       "first. After stdin ends, qvm waits for the replies still owed, then exits.\n"
+	       "The launcher's own QMP connection is separate: its events keep flowing.\n\n"
+	       "  -h, --help   show this help\n");
+}
+
 int cli_qmp(int argc, char *argv[])
 {
-	static const struct option options[] = { { "help", no_argument, NULL, 'h' }, {} };
 	_cleanup_config_free_ struct vm_config *c = NULL;
 	_cleanup_close_ int fd = -1;
-	const char *name;
 	char path[4096];
-	int o, r;
+	int r;
 
-	while ((o = getopt_long(argc, argv, "h", options, NULL)) >= 0)
-		switch (o) {
-		case 'h':
-			printf("Usage: qvm qmp NAME\n\n"
-			       "Raw QMP for scripts: QEMU's greeting and every reply and event go to stdout,\n"
-			       "stdin goes to QEMU, one JSON command per line; send {\"execute\":\"qmp_capabilities\"}\n"
-			       "first. After stdin ends, qvm waits for the replies still owed, then exits.\n"
-			       "The launcher's own QMP connection is separate: its events keep flowing.\n\n"
-			       "  -h, --help   show this help\n");
-			return QVM_EXIT_OK;
-		default:
-			return cli_usage_error(argv[0], "bad option");
-		}
-	r = cli_one_name(argv[0], argc - optind, argv + optind, &name);
-	if (r == QVM_EXIT_OK)
-		r = cli_load_vm(name, &c);
-	if (r != QVM_EXIT_OK)
+	r = cli_parse_vm(argc, argv, qmp_help, &c);
+	if (r != QVM_EXIT_OK || !c)
 		return r;
 	fd = monitor_connect_fd(c, path);
 	if (fd < 0)
-		return cli_monitor_error(name, fd);
+		return cli_monitor_error(c->name, fd);
 	return qmp_relay(fd);
 }

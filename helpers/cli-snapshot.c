@@ -321,7 +321,6 @@ static int pick_disks(struct snap_ctx *x)
 	return QVM_EXIT_OK;
 }
 
-/* Print help. */
 static void help(void)
 {
 	printf("Usage: qvm snapshot NAME create|list|revert|delete [SNAP]\n\n"

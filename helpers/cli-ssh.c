@@ -38,7 +38,6 @@ int cli_ssh_forget(const char *name)
 	return 0;
 }
 
-/* Print usage. */
 static void help(void)
 {
 	printf("Usage: qvm ssh NAME [-- COMMAND [ARG...]]\n\n"

@@ -60,7 +60,6 @@ static void print_unit(const char *name)
 	sd_bus_flush_close_unref(bus);
 }
 
-/* Print usage of qvm status. */
 static void status_help(void)
 {
 	printf("Usage: qvm status NAME [-n LINES]\n\n"
@@ -122,7 +121,6 @@ int cli_status(int argc, char *argv[])
 	return QVM_EXIT_OK;
 }
 
-/* Print usage of qvm logs. */
 static void logs_help(void)
 {
 	printf("Usage: qvm logs NAME [-f] [-n LINES]\n\n"

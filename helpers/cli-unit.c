@@ -1,13 +1,11 @@
 /* cli-unit.c - qvm start|stop|restart NAME: systemd jobs over sd-bus, waited for */
 #include <errno.h>
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
 
-/* Print usage of a job subcommand. */
 static void help(const char *cmd, const char *what)
 {
 	printf("Usage: qvm %s NAME\n\n"
@@ -20,27 +18,17 @@ static void help(const char *cmd, const char *what)
 /* Run one job subcommand: @method on qvm@NAME.service. */
 static int run_job(int argc, char *argv[], const char *method, const char *what)
 {
-	static const struct option options[] = {
-		{ "help", no_argument, NULL, 'h' },
-		{}
-	};
 	_cleanup_(sd_bus_error_free) sd_bus_error err = SD_BUS_ERROR_NULL;
 	_cleanup_config_free_ struct vm_config *c = NULL;
 	_cleanup_free_ char *result = NULL;
 	sd_bus *bus = NULL;
 	const char *name;
 	char unit[256];
-	int o, r;
+	int r;
 
-	while ((o = getopt_long(argc, argv, "h", options, NULL)) >= 0)
-		switch (o) {
-		case 'h':
-			help(argv[0], what);
-			return QVM_EXIT_OK;
-		default:
-			return cli_usage_error(argv[0], "bad option");
-		}
-	r = cli_one_name(argv[0], argc - optind, argv + optind, &name);
+	r = cli_parse_name(argc, argv, &name);
+	if (r == CLI_HELP)
+		return help(argv[0], what), QVM_EXIT_OK;
 	/* Stopping works even when the config is gone or broken; starting needs a good one. */
 	if (r == QVM_EXIT_OK && strcmp(method, "StopUnit") != 0)
 		r = cli_load_vm(name, &c);

@@ -1,5 +1,6 @@
 /* cli-util.c - what the qvm subcommands share: loading a VM, messages, JSON strings, helper paths */
 #include <errno.h>
+#include <getopt.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -63,6 +64,32 @@ int cli_one_name(const char *cmd, int argc, char *argv[], const char **ret)
 		return cli_usage_error(cmd, "unexpected argument '%s'", argv[1]);
 	*ret = argv[0];
 	return QVM_EXIT_OK;
+}
+
+int cli_parse_name(int argc, char *argv[], const char **ret)
+{
+	static const struct option options[] = { { "help", no_argument, NULL, 'h' }, {} };
+	int o;
+
+	while ((o = getopt_long(argc, argv, "h", options, NULL)) >= 0)
+		if (o == 'h')
+			return CLI_HELP;
+		else
+			return cli_usage_error(argv[0], "bad option");
+	return cli_one_name(argv[0], argc - optind, argv + optind, ret);
+}
+
+int cli_parse_vm(int argc, char *argv[], void (*help)(void), struct vm_config **ret)
+{
+	const char *name;
+	int r = cli_parse_name(argc, argv, &name);
+
+	*ret = NULL;
+	if (r == CLI_HELP) {
+		help();
+		return QVM_EXIT_OK;
+	}
+	return r == QVM_EXIT_OK ? cli_load_vm(name, ret) : r;
 }
 
 char *cli_libexec(const char *name, char buf[static 4096])

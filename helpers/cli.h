@@ -233,6 +233,27 @@ int cli_error(const char *fmt, ...) _printf_(1, 2);
  */
 int cli_one_name(const char *cmd, int argc, char *argv[], const char **ret);
 
+/* cli_parse_name()'s answer to -h/--help: print the usage and exit 0. */
+#define CLI_HELP (-1)
+
+/**
+ * cli_parse_name() - the command line of a subcommand that takes -h/--help and one VM NAME
+ * @argc: argument count
+ * @argv: arguments, argv[0] being the subcommand (for messages)
+ * @ret: set to the NAME
+ * Return: QVM_EXIT_OK, CLI_HELP, or QVM_EXIT_USAGE after printing the problem
+ */
+int cli_parse_name(int argc, char *argv[], const char **ret);
+
+/**
+ * cli_parse_vm() - cli_parse_name(), then load the VM: the whole preamble of such a subcommand
+ * @help: prints the subcommand's usage on -h/--help
+ * @ret: the loaded VM; NULL after --help
+ * Return: QVM_EXIT_OK (check @ret: NULL means the help was printed), or the exit status of a usage
+ * or configuration error, already printed
+ */
+int cli_parse_vm(int argc, char *argv[], void (*help)(void), struct vm_config **ret);
+
 /**
  * cli_libexec() - the full path of helper @name (honours $QVM_LIBEXECDIR)
  * Return: @buf
@@ -276,6 +297,36 @@ int unit_info_get(sd_bus *bus, const char *unit, struct unit_info *ret, sd_bus_e
 
 /** unit_info_clear() - free the strings of @i */
 void unit_info_clear(struct unit_info *i);
+
+/* One loaded unit as ListUnitsByPatterns reports it. */
+struct unit_state {
+	char *name;
+	char *active_state;
+	char *path;               /* its object path */
+};
+
+/**
+ * bus_list_units() - the loaded units matching @pattern, in one bus call
+ * (ListUnitsByPatterns), sorted by name for unit_state_find(); a unit systemd
+ * has not loaded is not in the list (its state is inactive)
+ * Return: 0 with @ret (free with unit_states_free()) and @n, or negative errno
+ */
+int bus_list_units(sd_bus *bus, const char *pattern, struct unit_state **ret, size_t *n);
+
+/** unit_state_find() - the entry of @unit in a list from bus_list_units(), or NULL */
+const struct unit_state *unit_state_find(const struct unit_state *s, size_t n, const char *unit);
+
+/** unit_states_free() - free a list from bus_list_units() */
+void unit_states_free(struct unit_state *s, size_t n);
+
+/**
+ * bus_get_status_texts() - StatusText of each unit at @paths (NULL entries
+ * skipped), all requests sent before the first reply is read, so the cost is
+ * one round trip, not one per unit
+ * @texts: receives a strdup()ed text per path (NULL when unknown)
+ * Return: 0, or negative errno
+ */
+int bus_get_status_texts(sd_bus *bus, char *const *paths, size_t n, char **texts);
 
 /**
  * unit_is_running() - is the unit anything other than inactive or failed?

@@ -53,3 +53,20 @@ int helper_load_vm(const char *name, struct vm_config **ret)
 		log_error_errno(r, "VM %s: cannot load its configuration: %m", name);
 	return r < 0 ? HELPER_EXIT_CONFIG : HELPER_EXIT_OK;
 }
+
+int helper_start(int argc, char *argv[], const char *ident, void (*usage)(FILE *f), struct vm_config **ret)
+{
+	int r;
+
+	if (argc == 2 && strcmp(argv[1], "--help") == 0) {
+		usage(stdout);
+		return HELPER_EXIT_OK;
+	}
+	if (argc != 2 || argv[1][0] == '-') {
+		usage(stderr);
+		return HELPER_EXIT_CONFIG;
+	}
+	log_setup(ident, 0);
+	r = helper_load_vm(argv[1], ret);
+	return r == HELPER_EXIT_OK ? HELPER_CONTINUE : r;
+}

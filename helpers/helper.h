@@ -1,6 +1,8 @@
 /* helper.h - the preamble the per-VM helpers share (qvm-image, qvm-seed, qvm-net, qvm-launch) */
 #pragma once
 
+#include <stdio.h>
+
 #include "config.h"
 
 /*
@@ -12,6 +14,7 @@ enum {
 	HELPER_EXIT_OK = 0,
 	HELPER_EXIT_FAILURE = 1,
 	HELPER_EXIT_CONFIG = 2,
+	HELPER_CONTINUE = -1,     /* helper_start(): go on with the loaded VM */
 };
 
 /**
@@ -21,3 +24,12 @@ enum {
  * Return: HELPER_EXIT_OK, or HELPER_EXIT_CONFIG after logging why
  */
 int helper_load_vm(const char *name, struct vm_config **ret);
+
+/**
+ * helper_start() - the whole preamble of a helper whose one operand is NAME:
+ * --help prints @usage to stdout, any other command line prints it to stderr;
+ * then it logs as @ident and loads the VM with helper_load_vm()
+ * @ret: the config, when HELPER_CONTINUE is returned
+ * Return: HELPER_CONTINUE, or the exit status to return at once (0 after --help)
+ */
+int helper_start(int argc, char *argv[], const char *ident, void (*usage)(FILE *f), struct vm_config **ret);

@@ -19,6 +19,7 @@
 #include <systemd/sd-event.h>
 #include <unistd.h>
 
+#include "bootslot.h"
 #include "console.h"
 #include "log.h"
 #include "paths.h"
@@ -31,6 +32,7 @@
 #define CONSOLE_IDLE_FLUSH_USEC (200 * 1000)
 #define SSH_PROBE_INTERVAL_USEC (1 * USEC_PER_SEC)
 #define EXTEND_INTERVAL_USEC (5 * USEC_PER_SEC)
+#define BOOT_SLOT_POLL_USEC (500 * 1000)
 #define QUIT_GRACE_USEC (3 * USEC_PER_SEC)
 #define QEMU_QMP_FD 3
 #define QEMU_MONITOR_FD 4
@@ -66,6 +68,7 @@ struct launcher {
 	int probe_fd;                /* an ssh banner probe in flight, or -1 */
 	sd_event_source *probe_source;
 
+	int boot_slot_fd;            /* the locked boot slot (boot-limit) until ready, or -1 */
 	uint64_t ready_deadline;     /* CLOCK_MONOTONIC usec */
 	uint64_t last_extend;        /* when EXTEND_TIMEOUT_USEC was last sent */
 	bool ready, stopping, guest_shutdown;
@@ -112,6 +115,14 @@ static void reach_text(const struct launcher *l, char *buf, size_t size)
 		buf[0] = '\0';
 }
 
+/* Give the boot slot (boot-limit) back: this VM no longer counts as booting. */
+static void release_boot_slot(struct launcher *l)
+{
+	if (l->boot_slot_fd >= 0)
+		close(l->boot_slot_fd);
+	l->boot_slot_fd = -1;
+}
+
 /* gdb-wait: QEMU is paused before the first instruction; ready at once, and say where the stub is. */
 static void mark_ready_for_gdb(struct launcher *l)
 {
@@ -119,6 +130,7 @@ static void mark_ready_for_gdb(struct launcher *l)
 
 	qemu_gdb_address(l->c, &l->paths, where, sizeof(where));
 	l->ready = true;
+	release_boot_slot(l);
 	log_info("paused before the first instruction (gdb-wait = yes): waiting for gdb on %s", where);
 	sd_notifyf(0, "READY=1\nSTATUS=waiting for gdb on %s", where);
 }
@@ -135,6 +147,7 @@ static void mark_ready(struct launcher *l, const char *why)
 	reach_text(l, reach, sizeof(reach));
 	log_info("guest is ready (%s) after %.1fs", why,
 		 (double)(now_usec(l) - (l->ready_deadline - l->c->start_timeout)) / USEC_PER_SEC);
+	release_boot_slot(l);   /* after the line above: the log shows the hand-over in order */
 	sd_notifyf(0, "READY=1\nSTATUS=running (%s)%s", accel_name(l), reach);
 }
 
@@ -216,7 +229,6 @@ static int on_console(sd_event_source *s, int fd, uint32_t revents, void *userda
 	return 0;
 }
 
-/* Drop console client @i. */
 static void client_close(struct launcher *l, int i)
 {
 	l->clients[i].source = sd_event_source_disable_unref(l->clients[i].source);
@@ -760,10 +772,58 @@ static void announce_boot(struct launcher *l)
 		status(l, "booting (%s), waiting for cloud-init to finish%s", accel_name(l), reach);
 }
 
+/* Monotonic now in usec, without the event loop (it does not exist yet while waiting for a slot). */
+static uint64_t mono_usec(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * USEC_PER_SEC + (uint64_t)ts.tv_nsec / 1000;
+}
+
+/*
+ * boot-limit: wait until fewer than the limit of VMs are booting on this host,
+ * then hold a slot until ready. While waiting, keep systemd's start timeout
+ * ahead (the VM's own start-timeout begins once it has its slot). A slot
+ * directory we cannot use means no limit, with a warning. Return: 0.
+ */
+static int wait_boot_slot(struct launcher *l)
+{
+	int limit = l->c->boot_limit > 0 ? (int)l->c->boot_limit : boot_slot_default();
+	uint64_t begin = mono_usec(), last_extend = 0;
+	char dir[4096];
+	int slot = -1, fd;
+
+	if (boot_slot_dir(dir) < 0)
+		return 0;
+	while ((fd = boot_slot_try(dir, limit, &slot)) == -EAGAIN) {
+		uint64_t now = mono_usec();
+
+		if (last_extend == 0) {
+			log_info("waiting for a boot slot: %d VMs are booting (boot-limit = %d)", limit, limit);
+			sd_notifyf(0, "STATUS=waiting for a boot slot (%d VMs are booting)", limit);
+		}
+		if (now >= last_extend + EXTEND_INTERVAL_USEC) {
+			sd_notifyf(0, "EXTEND_TIMEOUT_USEC=%llu",
+				   (unsigned long long)(l->c->start_timeout + 2 * EXTEND_INTERVAL_USEC));
+			last_extend = now;
+		}
+		usleep(BOOT_SLOT_POLL_USEC);
+	}
+	if (fd < 0) {
+		log_warning("no boot-limit: cannot use the boot slots in %s: %s", dir, strerror(-fd));
+		return 0;
+	}
+	l->boot_slot_fd = fd;
+	log_info("boot slot %d of %d taken after %.1fs", slot, limit, (double)(mono_usec() - begin) / USEC_PER_SEC);
+	return 0;
+}
+
 int launch_vm(const struct vm_config *c)
 {
-	struct launcher l = { .c = c, .console_fd = -1, .console_listen_fd = -1, .probe_fd = -1 };
-	struct qemu_host host;
+	struct launcher l = { .c = c, .console_fd = -1, .console_listen_fd = -1, .probe_fd = -1,
+			      .boot_slot_fd = -1 };
+	_cleanup_qemu_host_ struct qemu_host host = { 0 };
 	sigset_t mask;
 	int r;
 
@@ -776,7 +836,8 @@ int launch_vm(const struct vm_config *c)
 		l.ssh_port = 0;
 	if (vm_paths_get(c, &l.paths) < 0 || ensure_dirs(&l) < 0)
 		return 1;
-	qemu_host_probe(&host);
+	if (qemu_host_probe(&host) < 0)
+		return log_error("out of memory reading the firmware descriptors"), 1;
 	host.installed = c->boot_cdrom && access(l.paths.installed, F_OK) == 0;
 	l.installing = c->boot_cdrom && !host.installed;
 	if (config_has_system_disk(c)) {
@@ -788,6 +849,7 @@ int launch_vm(const struct vm_config *c)
 			return log_error_errno(r, "cannot learn the format of the VM's disk %s: %s", l.paths.disk,
 					       strerror(-r)), 1;
 	}
+	wait_boot_slot(&l);
 	sigemptyset(&mask);
 	sigaddset(&mask, SIGCHLD);
 	sigaddset(&mask, SIGTERM);
@@ -826,5 +888,6 @@ int launch_vm(const struct vm_config *c)
 	unlink(l.paths.console_socket);
 	unlink(l.paths.monitor_socket);
 	discard_ephemeral(&l);
+	release_boot_slot(&l);
 	return r < 0 ? 1 : r;
 }

@@ -1,13 +1,10 @@
 /* qvm-launch - main process of qvm@NAME.service: runs the VM's QEMU and supervises it (see qvm-launch(8)) */
 #include <stdio.h>
-#include <string.h>
 
 #include "helper.h"
 #include "config.h"
 #include "launch.h"
-#include "log.h"
 
-/* Print usage to @f. */
 static void usage(FILE *f)
 {
 	fputs("Usage: qvm-launch NAME\n"
@@ -21,19 +18,9 @@ static void usage(FILE *f)
 int main(int argc, char *argv[])
 {
 	_cleanup_config_free_ struct vm_config *c = NULL;
-	int r;
+	int r = helper_start(argc, argv, "qvm-launch", usage, &c);
 
-	if (argc == 2 && strcmp(argv[1], "--help") == 0) {
-		usage(stdout);
-		return 0;
-	}
-	if (argc != 2 || argv[1][0] == '-') {
-		usage(stderr);
-		return 2;
-	}
-	log_setup("qvm-launch", 0);
-	r = helper_load_vm(argv[1], &c);
-	if (r != HELPER_EXIT_OK)
+	if (r != HELPER_CONTINUE)
 		return r;
 	return launch_vm(c);
 }

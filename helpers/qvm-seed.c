@@ -9,7 +9,6 @@
 #include "paths.h"
 #include "seed.h"
 
-/* Print the usage text. */
 static void help(void)
 {
 	printf("Usage: qvm-seed [OPTIONS] NAME\n"

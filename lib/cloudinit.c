@@ -115,7 +115,6 @@ static void map_start(struct doc *d)
 	emit(d, &ev, yaml_mapping_start_event_initialize(&ev, NULL, NULL, 1, YAML_BLOCK_MAPPING_STYLE));
 }
 
-/* Close a mapping. */
 static void map_end(struct doc *d)
 {
 	yaml_event_t ev;
@@ -131,7 +130,6 @@ static void seq_start(struct doc *d)
 	emit(d, &ev, yaml_sequence_start_event_initialize(&ev, NULL, NULL, 1, YAML_BLOCK_SEQUENCE_STYLE));
 }
 
-/* Close a sequence. */
 static void seq_end(struct doc *d)
 {
 	yaml_event_t ev;

@@ -1,36 +1,7 @@
 /* config-keys.c - the key table: every INI key, its field, type, default, bounds and man page entry */
-#include "config-internal.h"
-
-#include <errno.h>
-#include <stddef.h>
-#include <string.h>
+#include "config-rows.h"
 
 #include "macro.h"
-
-/*
- * The offset of field @f of struct @st, with a compile-time check that the
- * field has type @T: a row cannot point a size at a string field.
- */
-#define FIELD(st, f, T)                                                     \
-	(offsetof(struct st, f) +                                           \
-	 0 * sizeof(char[__builtin_types_compatible_p(__typeof__(((struct st *)0)->f), T) ? 1 : -1]))
-
-#define ROW(T, key_type, sec, key, st, f, ...) \
-	{ .section = (sec), .name = (key), .type = (key_type), .offset = FIELD(st, f, T), __VA_ARGS__ }
-
-/* Row macros, one per key type: ROW_TYPE(section, key, struct, field, .def = ..., .doc = ...). */
-#define ROW_STRING(sec, key, st, f, ...)   ROW(char *, KEY_STRING, sec, key, st, f, __VA_ARGS__)
-#define ROW_PATH(sec, key, st, f, ...)     ROW(char *, KEY_PATH, sec, key, st, f, __VA_ARGS__)
-#define ROW_BOOL(sec, key, st, f, ...)     ROW(bool, KEY_BOOL, sec, key, st, f, __VA_ARGS__)
-#define ROW_INT(sec, key, st, f, ...)      ROW(int64_t, KEY_INT, sec, key, st, f, __VA_ARGS__)
-#define ROW_SIZE(sec, key, st, f, ...)     ROW(uint64_t, KEY_SIZE, sec, key, st, f, __VA_ARGS__)
-#define ROW_DURATION(sec, key, st, f, ...) ROW(uint64_t, KEY_DURATION, sec, key, st, f, __VA_ARGS__)
-#define ROW_LIST(sec, key, st, f, ...)     ROW(char **, KEY_LIST, sec, key, st, f, __VA_ARGS__)
-/* @e names the enum: the field must be "enum @e" and its words are @e_table. */
-#define ROW_ENUM(sec, key, st, f, e, ...) \
-	ROW(enum e, KEY_ENUM, sec, key, st, f, .choices = e##_table, __VA_ARGS__)
-
-#define MIB INT64_C(1048576)
 
 /*
  * Documentation order. .doc is the key's entry in qvm.ini(5) after its
@@ -110,8 +81,8 @@ static const struct key_def key_table[] = {
 		  ".B bios\n"
 		  "is SeaBIOS;\n"
 		  ".B uefi\n"
-		  "is OVMF/AAVMF, chosen from QEMU's firmware descriptors in\n"
-		  "/usr/share/qemu/firmware, with a writable copy of the UEFI variables per VM.\n"
+		  "is OVMF/AAVMF without Secure Boot, the first by file name of QEMU's firmware descriptors\n"
+		  "for the arch and machine (see FILES), with a writable copy of the UEFI variables per VM.\n"
 		  ".B auto\n"
 		  "means bios on x86, uefi elsewhere."),
 	ROW_LIST("vm", "after", vm_config, after, .split = ',',
@@ -137,6 +108,23 @@ static const struct key_def key_table[] = {
 		  "(duration, default 90s) How long the guest has to power off after the ACPI\n"
 		  "power button before it is forced off. TimeoutStopSec= is set to this plus\n"
 		  "15 seconds."),
+	ROW_INT("vm", "boot-limit", vm_config, boot_limit, .def = "0", .min = 0, .max = 1024,
+		.doc =
+		  "(integer 0\\(en1024, default 0: the host's number of online CPUs) This VM's QEMU\n"
+		  "starts only while fewer than this many VMs are booting on the host, so that a\n"
+		  "host coming up with many\n"
+		  ".B autostart\n"
+		  "VMs, or many\n"
+		  ".B systemctl start\n"
+		  "jobs at once, boots them a few at a time instead of letting them all time out\n"
+		  "together. A VM boots from QEMU's start until it is\n"
+		  ".BR ready ;\n"
+		  "with ready = started that is only QEMU's own start-up. While it waits, the unit\n"
+		  "is activating with STATUS=waiting for a boot slot, and neither\n"
+		  ".B start-timeout\n"
+		  "nor systemd's start timeout runs down. The limit is kept with lock files in\n"
+		  "/run/qvm/boot-slots (slot N is taken by a VM whose limit is above N), which the\n"
+		  "kernel releases when a launcher exits. 1024 is in effect no limit."),
 	ROW_ENUM("vm", "ready", vm_config, ready, ready_mode,
 		.doc =
 		  "(enum: started, ssh, cloud-init) When\n"
@@ -174,7 +162,7 @@ static const struct key_def key_table[] = {
 		  "adds a graphics card (VGA on x86, virtio-gpu elsewhere), a USB tablet and\n"
 		  "keyboard, and a VNC server that listens only on the unix socket\n"
 		  ".I /run/qvm/NAME/vnc.sock\n"
-		  "(reachable by root and the qvm user), or on 127.0.0.1 with vnc-port.\n"
+		  "(in the VM's 0700 runtime directory: root only), or on 127.0.0.1 with vnc-port.\n"
 		  ".B qvm display NAME\n"
 		  "prints how to connect, also from another machine through ssh."),
 	ROW_INT("vm", "vnc-port", vm_config, vnc_port, .def = "0", .min = 0, .max = 65535,
@@ -227,7 +215,24 @@ static const struct key_def key_table[] = {
 		  "file that lists the image's file name. An image downloaded over http(s) needs\n"
 		  ".B checksum\n"
 		  "or\n"
-		  ".BR checksums ."),
+		  ".BR checksums .\n"
+		  "A checksums file over plain\n"
+		  ".B http://\n"
+		  "is refused unless it is signed\n"
+		  ".RB ( checksums-keyring ):\n"
+		  "anyone on the path could rewrite it. Redirects from https never go to http."),
+	ROW_PATH("image", "checksums-keyring", vm_config, image_checksums_keyring,
+		.doc =
+		  "(path) An OpenPGP keyring (binary or armored) for\n"
+		  ".BR gpgv (1):\n"
+		  "the checksums file must carry a good signature by one of its keys, read from\n"
+		  ".B checksums-signature\n"
+		  "(a detached signature), or the image is refused. qvm new's presets set it."),
+	ROW_STRING("image", "checksums-signature", vm_config, image_checksums_signature,
+		.doc =
+		  "(string) URL or path of the detached signature of\n"
+		  ".BR checksums ;\n"
+		  "default: the checksums URL + \".sign\", as Debian publishes SHA512SUMS.sign."),
 	ROW_SIZE("image", "size", vm_config, image_size, .min = MIB,
 		.doc =
 		  "(size) Size the VM's own disk grows to; default: the base image's size.\n"
@@ -248,14 +253,18 @@ static const struct key_def key_table[] = {
 		  "discards it on purpose. A downloaded image goes to\n"
 		  ".I .NAME.partial\n"
 		  "in the cache, is resumed with a Range request after an interruption, is\n"
-		  "verified as a whole, and only then renamed into place (mode 0444) next to a\n"
-		  ".I .verified\n"
-		  "record of its checksum, size, mtime and inode. Later starts compare that\n"
-		  "record with the file instead of hashing it again, so a warm start reads\n"
-		  "nothing and transfers nothing;\n"
+		  "verified as a whole, and only then renamed into place (mode 0444) under its\n"
+		  "checksum,\n"
+		  ".IR ALGO-HEX-FILE .\n"
+		  "A cached base is never rewritten: a warm start reads nothing and transfers\n"
+		  "nothing, and\n"
 		  ".B qvm image refresh NAME\n"
-		  "downloads and verifies it again (and re-reads\n"
-		  ".BR checksums )."),
+		  "re-reads\n"
+		  ".B checksums\n"
+		  "and stores a new version as a new file that only new overlays (and\n"
+		  ".BR \"qvm reset\" )\n"
+		  "use; existing disks keep their base. See\n"
+		  ".BR qvm-security (7)."),
 	ROW_PATH("image", "disk", vm_config, image_disk,
 		.doc =
 		  "(path) An existing writable disk image used directly, instead of\n"
@@ -299,9 +308,11 @@ static const struct key_def key_table[] = {
 		  "in the VM's state directory /var/lib/qvm/VM.\n"
 		  "Outside the state directory the VM's sandbox may write this one file and\n"
 		  "nothing else of its directory (ReadWritePaths= names the file), so qvm cannot\n"
-		  "create it there: create it first (for example\n"
-		  ".BR \"qemu-img create -f qcow2 PATH 50G\" ,\n"
-		  "owned by the user qvm)."),
+		  "create it there itself: at the first start\n"
+		  ".B qvm-image --grant\n"
+		  "(as root) creates it with\n"
+		  ".B size\n"
+		  "and, at every start, gives it to the VM's own uid."),
 
 	/* [share:NAME] */
 	ROW_PATH("share", "path", share_config, path,
@@ -363,7 +374,16 @@ static const struct key_def key_table[] = {
 		.doc =
 		  "(string) crypt(3) hash of the user's password, as made by\n"
 		  ".BR \"mkpasswd -m sha-512\" .\n"
-		  "Default: password login locked."),
+		  "Default: password login locked. The INI is world-readable (every VM's own\n"
+		  "user must read it), so a hash here can be read by every local user and is\n"
+		  "warned about; prefer\n"
+		  ".BR password-hash-file ."),
+	ROW_PATH("cloud-init", "password-hash-file", vm_config, ci_password_hash_file,
+		.doc =
+		  "(path) A file holding the crypt(3) hash on one line, read by systemd on the\n"
+		  "VM's behalf (LoadCredential=), so it may be mode 0600, owned by root.\n"
+		  "Excludes\n"
+		  ".BR password-hash ."),
 	ROW_BOOL("cloud-init", "sudo", vm_config, ci_sudo, .def = "yes",
 		.doc =
 		  "(boolean, default yes) Give the user passwordless sudo."),
@@ -418,13 +438,12 @@ static const struct key_def key_table[] = {
 		  "(string) Bridge the tap joins (tap mode). qvm creates and configures its own\n"
 		  "bridge qvmbr0 (10.88.0.1/24) the first time a VM asks for it, and leaves it in\n"
 		  "place when VMs stop; any other bridge must exist and is left alone.\n"
-		  "The tap is named\n"
+		  "The tap is\n"
 		  ".BI qvm- NAME\n"
-		  "when that fits in 15 characters, else\n"
-		  ".BI qvm- FIRST6 - HASH\n"
-		  "(the first six characters of the VM name and four hex digits of a hash of\n"
-		  "the whole name), and is owned by the qvm user so that QEMU opens it without\n"
-		  "privileges.\n"
+		  "for names of up to 10 characters, else\n"
+		  ".BI qvm- FIRST3 HASH\n"
+		  "(8 hex digits; two VMs that meet are rejected), owned by the VM's own uid, alias\n"
+		  ".BR qvm:NAME .\n"
 		  ".IP\n"
 		  "In tap mode,\n"
 		  ".B ssh\n"
@@ -524,8 +543,10 @@ static const struct key_def key_table[] = {
 		  ".B unix\n"
 		  "for the socket\n"
 		  ".IR /run/qvm/NAME/gdb.sock ,\n"
-		  "which QEMU makes with the qvm user's umask (0022: only root and qvm can\n"
-		  "connect). Other addresses are an error; reach a remote stub through\n"
+		  "in the VM's 0700 runtime directory: only root can connect. A loopback TCP\n"
+		  "port is open to every local user; prefer\n"
+		  ".BR unix .\n"
+		  "Other addresses are an error; reach a remote stub through\n"
 		  ".BR \"ssh -L\" ."),
 	ROW_BOOL("qemu", "gdb-wait", vm_config, qemu_gdb_wait, .def = "no",
 		.doc =
@@ -565,12 +586,9 @@ static const struct key_def key_table[] = {
 		  "connection is separate, so its events and its stop sequence never depend on a\n"
 		  "monitor client. With this key the generator adds the group to the unit's\n"
 		  ".B SupplementaryGroups=\n"
-		  "(so the launcher may hand the socket to it) and makes the runtime directory\n"
-		  "traversable (mode 0751)."),
-};
-
-static const char *const known_sections[] = {
-	"vm", "image", "disk", "share", "cloud-init", "network", "boot", "qemu", NULL
+		  "(so the launcher may hand the socket to it), makes the runtime directory\n"
+		  "traversable (mode 0751), allows chown() and sets PrivateUsers=no: in a\n"
+		  "private user namespace the group would not exist (see qvm-security(7))."),
 };
 
 const struct key_def *config_keys(size_t *n)
@@ -579,35 +597,4 @@ const struct key_def *config_keys(size_t *n)
 	return key_table;
 }
 
-const char *const *config_sections(void)
-{
-	return known_sections;
-}
-
-const struct key_def *config_find_key(const char *section, const char *key)
-{
-	for (size_t i = 0; i < ELEMENTSOF(key_table); i++)
-		if (strcmp(key_table[i].section, section) == 0 && strcmp(key_table[i].name, key) == 0)
-			return &key_table[i];
-	return NULL;
-}
-
-const char *config_enum_name(const char *section, const char *key, int value)
-{
-	const struct key_def *k = config_find_key(section, key);
-
-	if (!k || k->type != KEY_ENUM || value < 0)
-		return NULL;
-	for (int i = 0; k->choices[i]; i++)
-		if (i == value)
-			return k->choices[i];
-	return NULL;
-}
-
-size_t config_key_index(const struct key_def *k)
-{
-	return (size_t)(k - key_table);
-}
-
 _Static_assert(ELEMENTSOF(key_table) <= CONFIG_KEYS_MAX, "raise CONFIG_KEYS_MAX in config-internal.h");
-_Static_assert(ELEMENTSOF(known_sections) <= CONFIG_SECTIONS_MAX, "raise CONFIG_SECTIONS_MAX in config-internal.h");

@@ -216,7 +216,6 @@ int qemu_img_snapshot(const char *path, char op, const char *tag, char *error, s
 	return run_qemu_img(argv, NULL, 0, error, error_size);
 }
 
-/* fsync the file at @path. */
 static int fsync_path(const char *path)
 {
 	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);

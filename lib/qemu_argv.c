@@ -2,10 +2,8 @@
 #include "qemu_argv.h"
 #include "basic.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <fnmatch.h>
-#include <json-c/json.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -77,115 +75,7 @@ static void add_path_opt(struct argv_builder *b, const char *opt, const char *pr
 	add(b, "%s%s%s", prefix, esc, suffix);
 }
 
-/* Whether JSON array @a holds the string @s. */
-static bool json_array_has(json_object *a, const char *s)
-{
-	size_t n = json_object_is_type(a, json_type_array) ? json_object_array_length(a) : 0;
-
-	for (size_t i = 0; i < n; i++)
-		if (strcmp(json_object_get_string(json_object_array_get_idx(a, i)), s) == 0)
-			return true;
-	return false;
-}
-
-/* Whether machine-type glob @pattern covers @machine, also through the aliases q35, pc and virt. */
-static bool machine_matches(const char *pattern, const char *machine)
-{
-	char alias[128];
-
-	if (fnmatch(pattern, machine, 0) == 0)
-		return true;
-	if (strcmp(machine, "q35") == 0)
-		snprintf(alias, sizeof(alias), "pc-q35-0");
-	else if (strcmp(machine, "pc") == 0)
-		snprintf(alias, sizeof(alias), "pc-i440fx-0");
-	else
-		snprintf(alias, sizeof(alias), "%s-0", machine);
-	return fnmatch(pattern, alias, 0) == 0;
-}
-
-/* Whether descriptor @d's targets include @arch with a machine pattern covering @machine. */
-static bool descriptor_targets(json_object *d, const char *arch, const char *machine)
-{
-	json_object *targets, *t, *a, *machines;
-	size_t n;
-
-	if (!json_object_object_get_ex(d, "targets", &targets) || !json_object_is_type(targets, json_type_array))
-		return false;
-	for (size_t i = 0; i < json_object_array_length(targets); i++) {
-		t = json_object_array_get_idx(targets, i);
-		if (!json_object_object_get_ex(t, "architecture", &a) ||
-		    strcmp(json_object_get_string(a), arch) != 0 ||
-		    !json_object_object_get_ex(t, "machines", &machines))
-			continue;
-		n = json_object_is_type(machines, json_type_array) ? json_object_array_length(machines) : 0;
-		for (size_t j = 0; j < n; j++)
-			if (machine_matches(json_object_get_string(json_object_array_get_idx(machines, j)), machine))
-				return true;
-	}
-	return false;
-}
-
-/* Read mapping.{executable,nvram-template}.filename of a plain UEFI flash descriptor @d. */
-static bool descriptor_plain_uefi(json_object *d, char code[static 4096], char vars[static 4096])
-{
-	static const char *const unwanted[] = { "secure-boot", "requires-smm", "enrolled-keys", "amd-sev-es" };
-	json_object *types, *features = NULL, *map, *dev, *exe, *tmpl, *f1, *f2;
-
-	if (!json_object_object_get_ex(d, "interface-types", &types) || !json_array_has(types, "uefi"))
-		return false;
-	json_object_object_get_ex(d, "features", &features);
-	for (size_t i = 0; i < ELEMENTSOF(unwanted); i++)
-		if (features && json_array_has(features, unwanted[i]))
-			return false;
-	if (!json_object_object_get_ex(d, "mapping", &map) || !json_object_object_get_ex(map, "device", &dev) ||
-	    strcmp(json_object_get_string(dev), "flash") != 0 ||
-	    !json_object_object_get_ex(map, "executable", &exe) ||
-	    !json_object_object_get_ex(exe, "filename", &f1) ||
-	    !json_object_object_get_ex(map, "nvram-template", &tmpl) ||
-	    !json_object_object_get_ex(tmpl, "filename", &f2))
-		return false;
-	snprintf(code, 4096, "%s", json_object_get_string(f1));
-	snprintf(vars, 4096, "%s", json_object_get_string(f2));
-	return true;
-}
-
-/* Keep only names ending in ".json". */
-static int filter_json(const struct dirent *d)
-{
-	return endswith(d->d_name, ".json");
-}
-
-/*
- * Find plain UEFI firmware (no Secure Boot, no SMM) for @arch/@machine in
- * QEMU's firmware descriptors in @dir, honouring their name order (priority).
- */
-static int firmware_find(const char *dir, const char *arch, const char *machine, char code[static 4096],
-			 char vars[static 4096])
-{
-	struct dirent **names = NULL;
-	char path[4096];
-	bool found = false;
-	int n = scandir(dir, &names, filter_json, alphasort);
-
-	if (n < 0)
-		return -errno;
-	for (int i = 0; i < n; i++) {
-		json_object *d;
-
-		snprintf(path, sizeof(path), "%s/%s", dir, names[i]->d_name);
-		d = found ? NULL : json_object_from_file(path);
-		if (d && descriptor_targets(d, arch, machine) && descriptor_plain_uefi(d, code, vars))
-			found = true;
-		json_object_put(d);
-		free(names[i]);
-	}
-	free(names);
-	return found ? 0 : -ENOENT;
-}
-
-/* Whether KVM can run guest @arch on this host. */
-static bool kvm_fits(const struct qemu_host *host, const char *arch)
+bool qemu_kvm_fits(const struct qemu_host *host, const char *arch)
 {
 	return host->kvm_usable &&
 	       (strcmp(arch, host->host_arch) == 0 ||
@@ -197,7 +87,7 @@ static int choose_accel(const struct vm_config *c, const struct qemu_host *host,
 			struct diag_list *diags)
 {
 	/* icount is TCG's alone: auto picks TCG for it; accel = kvm with icount the config rejects */
-	*kvm = c->accel != ACCEL_TCG && !c->qemu_icount && kvm_fits(host, c->arch);
+	*kvm = c->accel != ACCEL_TCG && !c->qemu_icount && qemu_kvm_fits(host, c->arch);
 	if (c->accel != ACCEL_KVM || *kvm)
 		return 0;
 	if (c->qemu_icount)
@@ -315,24 +205,27 @@ static int add_firmware(struct argv_builder *b, const struct vm_config *c, const
 			const struct vm_paths *p, const struct qemu_host *host, struct qemu_choice *choice,
 			struct diag_list *diags)
 {
-	const char *machine = c->machine ? c->machine : a->machine;
-	char code[4096];
-	int r;
+	const char *machine = c->machine ? c->machine : a->machine, *pkg = qemu_firmware_package(c->arch);
+	const struct firmware_desc *fw;
+	char dirs[1024] = "";
 
 	choice->efivars_template[0] = '\0';
 	if (c->firmware == FIRMWARE_BIOS || (c->firmware == FIRMWARE_AUTO && a->x86))
 		return 0;
-	r = firmware_find(host->firmware_dir, c->arch, machine, code, choice->efivars_template);
-	if (r < 0 && c->firmware == FIRMWARE_AUTO)
+	fw = firmware_find_uefi(&host->firmware, c->arch, machine);
+	if (!fw && c->firmware == FIRMWARE_AUTO)
 		return 0; /* no UEFI installed for this arch: QEMU's built-in firmware */
-	if (r < 0)
+	if (!fw) {
+		STRV_FOREACH(d, host->firmware.dirs)
+			snprintf(dirs + strlen(dirs), sizeof(dirs) - strlen(dirs), "%s%s", dirs[0] ? ", " : "", *d);
 		return diag_add(diags, c->path, 0,
 				"firmware = uefi, but no UEFI firmware descriptor for %s machine %s in %s: %s%s",
-				c->arch, machine, host->firmware_dir,
-				qemu_firmware_package(c->arch) ? "apt-get install " : "Debian has none; use firmware = auto",
-				qemu_firmware_package(c->arch) ?: ""),
+				c->arch, machine, dirs, pkg ? "apt-get install " : "Debian has none; use firmware = auto",
+				pkg ?: ""),
 		       -EINVAL;
-	add_path_opt(b, "-drive", "if=pflash,unit=0,format=raw,readonly=on,file=", code, "");
+	}
+	snprintf(choice->efivars_template, sizeof(choice->efivars_template), "%s", fw->vars);
+	add_path_opt(b, "-drive", "if=pflash,unit=0,format=raw,readonly=on,file=", fw->code, "");
 	add_path_opt(b, "-drive", "if=pflash,unit=1,format=raw,file=", p->efivars, "");
 	return 0;
 }

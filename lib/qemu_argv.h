@@ -6,6 +6,7 @@
 #include "config.h"
 #include "machine.h"
 #include "diag.h"
+#include "firmware.h"
 #include "paths.h"
 
 /*
@@ -16,7 +17,7 @@
 struct qemu_host {
 	const char *host_arch;    /* uname -m in QEMU's spelling (x86_64, aarch64, ...) */
 	bool kvm_usable;          /* /dev/kvm opened read-write and answered KVM_GET_API_VERSION */
-	const char *firmware_dir; /* QEMU firmware descriptors, normally /usr/share/qemu/firmware */
+	struct firmware_list firmware; /* QEMU's firmware descriptors (firmware_search_path()), read once */
 	bool sandbox;             /* this QEMU supports -sandbox */
 	int qmp_listen_fd;        /* >= 0: a listening unix socket QEMU inherits for QMP;
 				     < 0: QEMU listens on paths->qmp_socket itself */
@@ -53,6 +54,12 @@ int qemu_argv_build(const struct vm_config *c, const struct vm_paths *p,
 
 
 /**
+ * qemu_kvm_fits() - whether KVM can run guest @arch on @host (its own arch, or i386 on x86_64)
+ * Return: true when /dev/kvm is usable and the arch fits
+ */
+bool qemu_kvm_fits(const struct qemu_host *host, const char *arch);
+
+/**
  * qemu_gdb_address() - where VM @c's gdb stub listens
  * @buf: set to "HOST:PORT" or the unix socket's path; "" without a stub
  * Return: 0 no stub, 1 a unix socket, 2 TCP
@@ -85,11 +92,19 @@ int qemu_host_check(const struct vm_config *c, const struct qemu_host *host, str
 
 /**
  * qemu_host_probe() - fill @h with the facts of this host: its architecture,
- * whether /dev/kvm answers KVM_GET_API_VERSION, the firmware descriptor dir,
- * -sandbox support; qmp_listen_fd = -1, disk_format = NULL
- * Return: 0 (a fact that cannot be read is set to its safe value)
+ * whether /dev/kvm answers KVM_GET_API_VERSION, the firmware descriptors on
+ * QEMU's search path, -sandbox support; qmp_listen_fd = -1, disk_format = NULL.
+ * All the host I/O the argv builder depends on happens here.
+ * Return: 0, or -ENOMEM (a fact that cannot be read is set to its safe value);
+ * free with qemu_host_done()
  */
 int qemu_host_probe(struct qemu_host *h);
+
+/**
+ * qemu_host_done() - free what qemu_host_probe() allocated in @h
+ */
+void qemu_host_done(struct qemu_host *h);
+#define _cleanup_qemu_host_ __attribute__((cleanup(qemu_host_done)))
 
 /**
  * qemu_disk_format() - detect the format of the disk image at @path from its

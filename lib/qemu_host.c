@@ -7,7 +7,6 @@
 #include <linux/kvm.h>
 #include <stdlib.h>
 #include <string.h>
-#include <stdio.h>
 #include <sys/ioctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -26,17 +25,23 @@ static bool kvm_usable(void)
 
 int qemu_host_probe(struct qemu_host *h)
 {
-	const char *fw = getenv("QVM_FIRMWARE_DIR");
+	_cleanup_strv_free_ char **dirs = NULL;
 
 	*h = (struct qemu_host){
 		.host_arch = config_host_arch(),
 		.kvm_usable = kvm_usable(),
-		.firmware_dir = fw && *fw ? fw : "/usr/share/qemu/firmware",
 		.sandbox = true, /* Debian's QEMU is built with seccomp */
 		.qmp_listen_fd = -1,
 		.monitor_listen_fd = -1,
 	};
-	return 0;
+	if (firmware_search_path(&dirs) < 0)
+		return -ENOMEM;
+	return firmware_load(dirs, &h->firmware);
+}
+
+void qemu_host_done(struct qemu_host *h)
+{
+	firmware_list_free(&h->firmware);
 }
 
 const char *qemu_disk_format(const char *path)
@@ -205,13 +210,6 @@ static bool machine_listed(const char *binary, const char *machine)
 	return found || !asked;
 }
 
-/* Whether KVM can run guest @arch on this host (as the argv builder decides). */
-static bool kvm_runs(const struct qemu_host *host, const char *arch)
-{
-	return host->kvm_usable && (strcmp(arch, host->host_arch) == 0 ||
-				    (strcmp(arch, "i386") == 0 && strcmp(host->host_arch, "x86_64") == 0));
-}
-
 int qemu_host_check(const struct vm_config *c, const struct qemu_host *host, struct diag_list *errors,
 		    struct diag_list *warnings)
 {
@@ -227,12 +225,12 @@ int qemu_host_check(const struct vm_config *c, const struct qemu_host *host, str
 	else if (c->machine && !machine_listed(c->qemu_binary ? c->qemu_binary : binary, c->machine))
 		diag_add(errors, c->path, 0, "machine %s: qemu-system-%s does not have it (qemu-system-%s -machine help lists them)",
 			 c->machine, c->arch, c->arch);
-	if (c->accel == ACCEL_KVM && !kvm_runs(host, c->arch)) {
+	if (c->accel == ACCEL_KVM && !qemu_kvm_fits(host, c->arch)) {
 		diag_add(warnings, c->path, 0, "accel = kvm, but KVM cannot run %s guests here (%s): the VM will not start; use accel = auto or tcg",
 			 c->arch, host->kvm_usable ? "another arch" : "/dev/kvm is missing or not usable");
 		relaxed.accel = ACCEL_AUTO; /* the rest is checked as it would be with KVM working */
 	}
-	if (c->qemu_icount && c->accel == ACCEL_AUTO && kvm_runs(host, c->arch))
+	if (c->qemu_icount && c->accel == ACCEL_AUTO && qemu_kvm_fits(host, c->arch))
 		diag_add(warnings, c->path, 0, "icount: QEMU allows it with TCG only, so this VM runs under TCG although KVM works here");
 	if (vm_paths_get(c, &paths) < 0)
 		return -ENAMETOOLONG;

@@ -23,20 +23,7 @@ fail() {
 }
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/qvm-e2e-uefi.XXXXXX")
-# Kill QEMU whatever happened; on failure show the end of the guest's console.
-cleanup() {
-	local status=$?
-	guest_kill
-	if [ $status != 0 ] && [ -e "$work/console.log" ]; then
-		echo "--- last lines of the guest console ---"
-		tail -n 40 "$work/console.log"
-	fi
-	rm -rf "$work"
-	exit $status
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
+guest_cleanup_on_exit "$work"
 
 image=$(ensure_guest_image) || fail "could not build the guest image"
 # shellcheck disable=SC2034  # read by guest_start

@@ -4,7 +4,8 @@
 # 1. debootstrap --variant=minbase bookworm with only systemd, dbus and ca-certificates (what a bare
 #    server has: no compiler, no meson, no QEMU), once per build dir ($QVM_BUILD_ROOT/fresh-root);
 # 2. boot it with systemd-nspawn --boot over a throwaway overlay (systemd is PID 1 inside), with
-#    loop devices bound in for qvm-image-build (DESIGN.md section 7), holding the machine-wide
+#    loop devices bound in for qvm-image-build (nspawn gives the container its own /dev, where
+#    losetup finds no loop devices), holding the machine-wide
 #    container lock; copy a fresh clone of the repository to /root/qvm;
 # 3. ./quickstart.sh --offline as root inside: exit 0, ssh -p 2222 dev@127.0.0.1 works, the
 #    journal of qvm@demo shows the guest's kernel;

@@ -317,6 +317,15 @@ def scenario_poweroff(c):
         wait_console(c, vm, BOOTED)
     took = c.poweroff(timeout=120)
     log(f"container powered off in {took:.1f}s")
+    stopped_gracefully_in_parallel(c, vms)
+
+
+def stopped_gracefully_in_parallel(c, vms):
+    """After the container's poweroff: every VM of @vms powered off through ACPI and its
+    unit deactivated successfully, with all stop jobs overlapping.
+
+    Return: {vm: (stop job began, stop job ended)} in monotonic microseconds.
+    """
     entries = journal_entries(c.host_journal("-o", "json"))
     spans = {}
     for vm in vms:
@@ -328,11 +337,65 @@ def scenario_poweroff(c):
                if e.get("UNIT") == unit}
         expect(MSG_STOPPING in ids and MSG_STOPPED in ids, f"{vm}: systemd logged its stop job")
         expect(MSG_SUCCESS in ids, f"{vm}: the unit deactivated successfully (no kill, no timeout)")
+        expect(not any(m in console for m in ("did not power off", "quitting QEMU", "QEMU killed")),
+               f"{vm}: powered off by the guest, not quit or killed by qvm-launch", console[-2000:])
         spans[vm] = (ids[MSG_STOPPING], ids[MSG_STOPPED])
     latest_start = max(b for b, _ in spans.values())
     earliest_end = min(e for _, e in spans.values())
     expect(latest_start < earliest_end,
            "the VMs were stopped in parallel (all stop jobs overlap)", str(spans))
+    return spans
+
+
+
+STORM_VMS = 8
+
+
+def scenario_boot_storm(c):
+    """i. A host boots with 8 autostart VMs (ready = ssh) on a host with fewer CPUs: boot-limit
+    (default: the CPU count) lets only that many boot at once, the rest wait without their
+    start timeout running, all 8 become active with no failure or restart; the host's
+    poweroff then stops all of them through ACPI, in parallel, within the shutdown-timeout."""
+    guest = c.tiny_guest()
+    vms = [f"s{i}" for i in range(1, STORM_VMS + 1)]
+    for i, vm in enumerate(vms):
+        # start-timeout far below the whole storm's length: waiting for a slot must not count
+        c.write(f"/etc/qvm/{vm}.ini", tiny_vm(guest, f"storm {vm}", autostart=True, ssh=2300 + i)
+                .replace("memory = 256M", "memory = 128M\nstart-timeout = 90s"))
+    c.boot(timeout=600)
+    cpus = int(c.run(["nproc"]).stdout)
+    limit = min(cpus, 1024)
+    intervals, waited = [], 0
+    for vm in vms:
+        unit = f"qvm@{vm}.service"
+        expect(c.unit_property(unit, "ActiveState") == "active", f"{vm} is active after boot")
+        expect(c.unit_property(unit, "NRestarts") == "0", f"{vm} was not restarted (no start failure)")
+        entries = journal_entries(c.journal("-u", unit, "-o", "json"))
+        msgs = [(int(e["__MONOTONIC_TIMESTAMP"]), str(e.get("MESSAGE"))) for e in entries]
+        taken = [(t, m) for t, m in msgs if re.match(r"boot slot \d+ of \d+ taken", m)]
+        ready = [t for t, m in msgs if m.startswith("guest is ready")]
+        expect(len(taken) == 1 and len(ready) == 1, f"{vm} took one boot slot and became ready once",
+               "\n".join(m for _, m in msgs[-40:]))
+        slot, of = map(int, re.match(r"boot slot (\d+) of (\d+)", taken[0][1]).groups())
+        expect(of == limit and slot < limit, f"{vm} booted in slot {slot} of {of} (the host's {cpus} CPUs)")
+        waited += any(m.startswith("waiting for a boot slot") for _, m in msgs)
+        intervals.append((taken[0][0], ready[0]))
+    # The most VMs booting at once (slot taken .. ready); a slot handed on within 50 ms
+    # of its release is not an overlap (two journal streams, stamped as they are read).
+    events = sorted([(b + 50000, 1) for b, _ in intervals] + [(e, -1) for _, e in intervals])
+    most = running = 0
+    for _, d in events:
+        running += d
+        most = max(most, running)
+    expect(most <= limit, f"at most {limit} VMs booted at once ({most})", str(intervals))
+    if limit < STORM_VMS:
+        expect(waited >= 1, f"{waited} VMs waited for a boot slot")
+    expect(ssh_banner(c, 2300).startswith("SSH-2.0-"), "the first VM answers ssh")
+    took = c.poweroff(timeout=120)
+    log(f"container powered off in {took:.1f}s")
+    spans = stopped_gracefully_in_parallel(c, vms)
+    whole = (max(e for _, e in spans.values()) - min(b for b, _ in spans.values())) / 1e6
+    expect(whole < 30, f"all {STORM_VMS} stopped within the shutdown-timeout of 30s ({whole:.1f}s)")
 
 
 def scenario_qemu_crash(c):
@@ -501,6 +564,7 @@ SCENARIOS = {
     "autostart": (scenario_autostart, {}),
     "ordering": (scenario_ordering, {}),
     "poweroff": (scenario_poweroff, {}),
+    "boot-storm": (scenario_boot_storm, {"grace": 180}),
     "hidden-paths": (scenario_hidden_paths, {}),
     "qemu-crash": (scenario_qemu_crash, {}),
     "full-guest": (scenario_full_guest, {"grace": 300}),

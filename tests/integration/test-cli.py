@@ -22,10 +22,11 @@ BOOT = "[vm]\naccel = tcg\nmemory = 256M\n[boot]\nkernel = /boot/vmlinuz-test\n"
 
 # Stand-in main process: three console lines into the journal with QVM_VM=NAME, then wait.
 FAKE_LAUNCH_SCRIPT = """#!/usr/bin/python3
-import socket, sys, time
+import os, socket, sys, time
 s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
 for i in (1, 2, 3):
     s.sendto(b"MESSAGE=console %d\\nQVM_VM=%s\\n" % (i, sys.argv[1].encode()), "/run/systemd/journal/socket")
+s.sendto(b"STATUS=fake launcher of %s" % sys.argv[1].encode(), os.environ["NOTIFY_SOCKET"])
 time.sleep(100000)
 """
 FAKE_LAUNCH = "[Service]\nType=simple\nExecStart=\nExecStart=/usr/local/bin/fake-launch %i\n"
@@ -65,6 +66,9 @@ def main():
         r = qvm(c, "start", "web")
         expect(r.stdout.strip() == "start qvm@web.service: done", "start prints the job result", r.stdout)
         expect(states(c)["web"] == "active", "list: web active after start")
+        c.wait_until("STATUS= in qvm list --json", lambda: {v["name"]: v["status"] for v in json.loads(
+            qvm(c, "list", "--json").stdout)}.get("web") == "fake launcher of web", timeout=30)
+        log("ok: list --json: web's STATUS= text")
         expect(c.unit_property("qvm@web.service", "ActiveState") == "active", "systemd agrees")
 
         c.wait_until("console lines in the journal",

@@ -256,6 +256,27 @@ guest_kill() {
 	return 0
 }
 
+# For a raw-QEMU test script: on exit, kill QEMU, show the end of the guest's console in work
+# dir $1 when the script failed, and remove $1; INT and TERM exit with their usual codes.
+guest_cleanup_on_exit() {
+	# shellcheck disable=SC2064  # $1 is expanded now, on purpose
+	trap "guest_exit_cleanup $(printf %q "$1")" EXIT
+	trap 'exit 130' INT
+	trap 'exit 143' TERM
+}
+
+# The EXIT trap of guest_cleanup_on_exit (its status is the script's).
+guest_exit_cleanup() {
+	local status=$?
+	guest_kill
+	if [ "$status" != 0 ] && [ -e "$1/console.log" ]; then
+		echo "--- last lines of the guest console ---"
+		tail -n 40 "$1/console.log"
+	fi
+	rm -rf "$1"
+	exit "$status"
+}
+
 # Run as a program rather than sourced: build or find the image and print its path.
 if [ "${BASH_SOURCE[0]}" = "$0" ]; then
 	set -euo pipefail

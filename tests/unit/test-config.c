@@ -12,68 +12,14 @@
 #include <sys/stat.h>
 
 #include "config.h"
+#include "fixture.h"
 #include "strv.h"
 #include "values.h"
-
-static char tmpdir[] = "/tmp/qvm-test-config-XXXXXX";
-
-/* Write @text to tmpdir/@rel, creating parent dirs. */
-static void write_text(const char *rel, const char *text)
-{
-	char path[4096];
-	FILE *f;
-
-	snprintf(path, sizeof(path), "%s/%s", tmpdir, rel);
-	for (char *p = strchr(path + 1, '/'); p; p = strchr(p + 1, '/')) {
-		*p = '\0';
-		mkdir(path, 0755);
-		*p = '/';
-	}
-	f = fopen(path, "w");
-	assert_non_null(f);
-	fputs(text, f);
-	fclose(f);
-}
-
-/* Load VM @name from tmpdir after writing @text as its INI. */
-static int load(const char *name, const char *text, struct vm_config **c, struct diag_list *d)
-{
-	char rel[256];
-
-	snprintf(rel, sizeof(rel), "%s.ini", name);
-	write_text(rel, text);
-	return config_load(tmpdir, name, c, d);
-}
-
-/* Does any diagnostic have @line and contain @needle? */
-static bool has_diag(const struct diag_list *d, unsigned line, const char *needle)
-{
-	for (size_t i = 0; i < d->n; i++)
-		if ((line == 0 || d->items[i].line == line) && strstr(d->items[i].message, needle))
-			return true;
-	return false;
-}
 
 /* Print diagnostics, to make failures readable. */
 static void dump(const struct diag_list *d)
 {
 	diag_print(d, stderr, "");
-}
-
-#define BOOTABLE "[boot]\nkernel = /boot/vmlinuz\n"
-
-static int setup(void **state)
-{
-	assert_non_null(mkdtemp(tmpdir));
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	char cmd[256];
-
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
-	return system(cmd);
 }
 
 static void test_bool(void **state)
@@ -157,7 +103,7 @@ static void test_defaults(void **state)
 	_cleanup_config_free_ struct vm_config *c = NULL;
 	_cleanup_diag_list_ struct diag_list d = { 0 };
 
-	assert_int_equal(load("plain", BOOTABLE, &c, &d), 0);
+	assert_int_equal(fixture_load("plain", BOOTABLE, &c, &d), 0);
 	assert_string_equal(c->name, "plain");
 	assert_int_equal(c->cpus, 2);
 	assert_true(c->memory == 1ULL << 30);
@@ -177,7 +123,7 @@ static void test_all_types(void **state)
 	_cleanup_config_free_ struct vm_config *c = NULL;
 	_cleanup_diag_list_ struct diag_list d = { 0 };
 
-	int r = load("typed",
+	int r = fixture_load("typed",
 		     "[vm]\n"
 		     "description = a: \"quoted\" box\n"
 		     "autostart = on\n"
@@ -226,7 +172,7 @@ static void test_unknown_section(void **state)
 	_cleanup_config_free_ struct vm_config *c = NULL;
 	_cleanup_diag_list_ struct diag_list d = { 0 };
 
-	assert_int_equal(load("sec", BOOTABLE "[netwrk]\nmode = user\n[frobnicate]\nx = 1\n", &c, &d), -EINVAL);
+	assert_int_equal(fixture_load("sec", BOOTABLE "[netwrk]\nmode = user\n[frobnicate]\nx = 1\n", &c, &d), -EINVAL);
 	dump(&d);
 	assert_true(has_diag(&d, 3, "unknown section [netwrk]; did you mean [network]?"));
 	assert_true(has_diag(&d, 5, "unknown section [frobnicate]"));
@@ -240,7 +186,7 @@ static void test_unknown_key_suggestion(void **state)
 	_cleanup_config_free_ struct vm_config *c = NULL;
 	_cleanup_diag_list_ struct diag_list d = { 0 };
 
-	assert_int_equal(load("key", BOOTABLE "[vm]\nmemroy = 2G\nzzzz = 1\nssh = 22\n", &c, &d), -EINVAL);
+	assert_int_equal(fixture_load("key", BOOTABLE "[vm]\nmemroy = 2G\nzzzz = 1\nssh = 22\n", &c, &d), -EINVAL);
 	dump(&d);
 	assert_true(has_diag(&d, 4, "unknown key 'memroy' in [vm]; did you mean 'memory'?"));
 	assert_true(has_diag(&d, 5, "unknown key 'zzzz' in [vm]"));
@@ -253,7 +199,7 @@ static void test_bad_values(void **state)
 	_cleanup_config_free_ struct vm_config *c = NULL;
 	_cleanup_diag_list_ struct diag_list d = { 0 };
 
-	assert_int_equal(load("bad", BOOTABLE
+	assert_int_equal(fixture_load("bad", BOOTABLE
 			      "[vm]\n"
 			      "autostart = maybe\n"
 			      "cpus = many\n"
@@ -278,7 +224,7 @@ static void test_memory_hint(void **state)
 	_cleanup_config_free_ struct vm_config *c = NULL;
 	_cleanup_diag_list_ struct diag_list d = { 0 };
 
-	assert_int_equal(load("mem", BOOTABLE "[vm]\nmemory = 2048\n", &c, &d), -EINVAL);
+	assert_int_equal(fixture_load("mem", BOOTABLE "[vm]\nmemory = 2048\n", &c, &d), -EINVAL);
 	assert_true(has_diag(&d, 4, "did you mean 2048M?"));
 }
 
@@ -287,7 +233,7 @@ static void test_duplicate_scalar(void **state)
 	_cleanup_config_free_ struct vm_config *c = NULL;
 	_cleanup_diag_list_ struct diag_list d = { 0 };
 
-	assert_int_equal(load("dup", BOOTABLE "[vm]\nmemory = 1G\ncpus = 1\nmemory = 2G\n", &c, &d), -EINVAL);
+	assert_int_equal(fixture_load("dup", BOOTABLE "[vm]\nmemory = 1G\ncpus = 1\nmemory = 2G\n", &c, &d), -EINVAL);
 	dump(&d);
 	assert_true(has_diag(&d, 6, "memory is already set on line 4"));
 	assert_int_equal(d.n, 1);
@@ -306,7 +252,7 @@ static void test_long_value(void **state)
 	memcpy(key + 690, " user@host", 10);
 	key[700] = '\0';
 	snprintf(text, sizeof(text), BOOTABLE "[cloud-init]\nssh-authorized-key = %s\nuser = dev\n", key);
-	assert_int_equal(load("long", text, &c, &d), 0);
+	assert_int_equal(fixture_load("long", text, &c, &d), 0);
 	assert_int_equal(strv_length(c->ci_ssh_authorized_keys), 1);
 	assert_int_equal(strlen(c->ci_ssh_authorized_keys[0]), 700);
 	assert_string_equal(c->ci_ssh_authorized_keys[0], key);
@@ -322,7 +268,7 @@ static void test_long_line_unreadable(void **state)
 	/* A long line without a readable key is an error, never truncated silently. */
 	memset(text + strlen(text), 'x', 400);
 	strcat(text, " = 1\ncpus = 1\n");
-	assert_int_equal(load("longkey", text, &c, &d), -EINVAL);
+	assert_int_equal(fixture_load("longkey", text, &c, &d), -EINVAL);
 	dump(&d);
 	assert_true(has_diag(&d, 4, "too long"));
 	assert_int_equal(d.n, 1);
@@ -336,7 +282,7 @@ static void test_long_section(void **state)
 
 	snprintf(text, sizeof(text), BOOTABLE "[disk:%s]\nsize = 1G\n",
 		 "abcdefghijabcdefghijabcdefghijabcdefghijabcdefghijabcde"); /* 60 chars with "disk:" */
-	assert_int_equal(load("longsec", text, &c, &d), -EINVAL);
+	assert_int_equal(fixture_load("longsec", text, &c, &d), -EINVAL);
 	dump(&d);
 	assert_true(has_diag(&d, 3, "is too long (60 characters, at most 49)"));
 	assert_int_equal(d.n, 1);
@@ -347,14 +293,14 @@ static void test_missing_required(void **state)
 	_cleanup_config_free_ struct vm_config *c = NULL;
 	_cleanup_diag_list_ struct diag_list d = { 0 };
 
-	assert_int_equal(load("empty", "[vm]\ncpus = 1\n", &c, &d), -EINVAL);
+	assert_int_equal(fixture_load("empty", "[vm]\ncpus = 1\n", &c, &d), -EINVAL);
 	dump(&d);
 	assert_true(has_diag(&d, 0, "nothing to boot"));
 	diag_list_clear(&d);
-	assert_int_equal(load("tap", BOOTABLE "[network]\nmode = tap\n", &c, &d), -EINVAL);
+	assert_int_equal(fixture_load("tap", BOOTABLE "[network]\nmode = tap\n", &c, &d), -EINVAL);
 	assert_true(has_diag(&d, 4, "mode = tap needs bridge"));
 	diag_list_clear(&d);
-	assert_int_equal(load("remote", "[image]\nsource = https://example.org/a.qcow2\n", &c, &d), -EINVAL);
+	assert_int_equal(fixture_load("remote", "[image]\nsource = https://example.org/a.qcow2\n", &c, &d), -EINVAL);
 	assert_true(has_diag(&d, 2, "must be verified"));
 }
 
@@ -363,7 +309,7 @@ static void test_syntax_and_all_reported(void **state)
 	_cleanup_config_free_ struct vm_config *c = NULL;
 	_cleanup_diag_list_ struct diag_list d = { 0 };
 
-	assert_int_equal(load("syntax", "cpus = 2\n[vm\n[vm]\njust words\n" BOOTABLE "[vm]\naccel = x\n", &c, &d),
+	assert_int_equal(fixture_load("syntax", "cpus = 2\n[vm\n[vm]\njust words\n" BOOTABLE "[vm]\naccel = x\n", &c, &d),
 			 -EINVAL);
 	dump(&d);
 	assert_true(has_diag(&d, 1, "outside any section"));
@@ -379,10 +325,10 @@ static void test_continuation(void **state)
 	_cleanup_config_free_ struct vm_config *c = NULL;
 	_cleanup_diag_list_ struct diag_list d = { 0 };
 
-	assert_int_equal(load("cont", BOOTABLE "[cloud-init]\npackages = git\n  htop, vim\n", &c, &d), 0);
+	assert_int_equal(fixture_load("cont", BOOTABLE "[cloud-init]\npackages = git\n  htop, vim\n", &c, &d), 0);
 	assert_int_equal(strv_length(c->ci_packages), 3);
 	c = config_free(c);
-	assert_int_equal(load("cont2", BOOTABLE "[vm]\ndescription = one\n  two\n", &c, &d), -EINVAL);
+	assert_int_equal(fixture_load("cont2", BOOTABLE "[vm]\ndescription = one\n  two\n", &c, &d), -EINVAL);
 	assert_true(has_diag(&d, 5, "indented line continues description"));
 }
 
@@ -391,10 +337,10 @@ static void test_dropins(void **state)
 	_cleanup_config_free_ struct vm_config *c = NULL;
 	_cleanup_diag_list_ struct diag_list d = { 0 };
 
-	write_text("drop.ini.d/20-more.conf", "[vm]\nmemory = 4G\n[cloud-init]\npackages = vim\n");
-	write_text("drop.ini.d/10-first.conf", "[vm]\nmemory = 3G\ncpus = 3\n");
-	write_text("drop.ini.d/ignored.txt", "[vm]\ncpus = 9\n");
-	assert_int_equal(load("drop", BOOTABLE "[vm]\nmemory = 1G\n[cloud-init]\npackages = git\n", &c, &d), 0);
+	fixture_write("drop.ini.d/20-more.conf", "[vm]\nmemory = 4G\n[cloud-init]\npackages = vim\n");
+	fixture_write("drop.ini.d/10-first.conf", "[vm]\nmemory = 3G\ncpus = 3\n");
+	fixture_write("drop.ini.d/ignored.txt", "[vm]\ncpus = 9\n");
+	assert_int_equal(fixture_load("drop", BOOTABLE "[vm]\nmemory = 1G\n[cloud-init]\npackages = git\n", &c, &d), 0);
 	dump(&d);
 	assert_true(c->memory == 4ULL << 30);   /* 20-more.conf wins: applied last */
 	assert_int_equal(c->cpus, 3);
@@ -407,8 +353,8 @@ static void test_dropin_error_location(void **state)
 	_cleanup_config_free_ struct vm_config *c = NULL;
 	_cleanup_diag_list_ struct diag_list d = { 0 };
 
-	write_text("dropbad.ini.d/50-x.conf", "\n[vm]\ncpu = host\ncpux = 1\n");
-	assert_int_equal(load("dropbad", BOOTABLE, &c, &d), -EINVAL);
+	fixture_write("dropbad.ini.d/50-x.conf", "\n[vm]\ncpu = host\ncpux = 1\n");
+	assert_int_equal(fixture_load("dropbad", BOOTABLE, &c, &d), -EINVAL);
 	assert_int_equal(d.n, 1);
 	assert_non_null(strstr(d.items[0].path, "dropbad.ini.d/50-x.conf"));
 	assert_int_equal(d.items[0].line, 4);
@@ -419,8 +365,8 @@ static void test_empty_resets(void **state)
 	_cleanup_config_free_ struct vm_config *c = NULL;
 	_cleanup_diag_list_ struct diag_list d = { 0 };
 
-	write_text("reset.ini.d/10.conf", "[vm]\nafter =\nafter = z\ncpus =\n");
-	assert_int_equal(load("reset", BOOTABLE "[vm]\nafter = x, y\ncpus = 4\n", &c, &d), 0);
+	fixture_write("reset.ini.d/10.conf", "[vm]\nafter =\nafter = z\ncpus =\n");
+	assert_int_equal(fixture_load("reset", BOOTABLE "[vm]\nafter = x, y\ncpus = 4\n", &c, &d), 0);
 	assert_int_equal(strv_length(c->after), 1);
 	assert_string_equal(c->after[0], "z");
 }
@@ -444,7 +390,7 @@ static void test_names(void **state)
 	long_name[64] = '\0';
 	assert_true(vm_name_valid(long_name));
 
-	write_text("bad name.ini", BOOTABLE);
+	fixture_write("bad name.ini", BOOTABLE);
 	assert_int_equal(config_load_file("/nonexistent/bad name.ini", &c, &d), -EINVAL);
 	assert_true(has_diag(&d, 0, "invalid VM name 'bad name'"));
 }
@@ -484,7 +430,7 @@ static void test_hash_after_value(void **state)
 	_cleanup_config_free_ struct vm_config *c = NULL;
 	_cleanup_diag_list_ struct diag_list d = { 0 };
 
-	assert_int_equal(load("hc", "[vm]\naccel = tcg   # KVM is broken here\nready = started ; fine\n"
+	assert_int_equal(fixture_load("hc", "[vm]\naccel = tcg   # KVM is broken here\nready = started ; fine\n"
 				  "[boot]\nkernel = /k\n", &c, &d), -EINVAL);
 	assert_true(has_diag(&d, 2, "invalid value 'tcg   # KVM is broken here' for accel"));
 	assert_true(has_diag(&d, 2, "after a value use ' ; comment'"));
@@ -520,5 +466,5 @@ int main(void)
 		cmocka_unit_test(test_hash_after_value),
 	};
 
-	return cmocka_run_group_tests(tests, setup, teardown);
+	return cmocka_run_group_tests(tests, fixture_setup, fixture_teardown);
 }

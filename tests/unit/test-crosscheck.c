@@ -6,7 +6,6 @@
 #include <cmocka.h>
 
 #include <errno.h>
-#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,12 +13,9 @@
 
 #include "config.h"
 #include "crosscheck.h"
+#include "fixture.h"
 #include "strv.h"
 #include "vmtemplate.h"
-
-static char tmpdir[] = "/tmp/qvm-test-crosscheck-XXXXXX";
-
-#define BOOTABLE "[boot]\nkernel = /boot/vmlinuz\n"
 
 /* Up to 8 VMs loaded for one test. */
 struct vms {
@@ -32,36 +28,18 @@ struct vms {
 static void add_vm(struct vms *v, const char *name, const char *text)
 {
 	_cleanup_diag_list_ struct diag_list d = { 0 };
-	char path[4096];
-	FILE *f;
-
-	snprintf(path, sizeof(path), "%s/%s.ini", tmpdir, name);
-	f = fopen(path, "w");
-	assert_non_null(f);
-	fputs(text, f);
-	fclose(f);
-	int r = config_load(tmpdir, name, &v->c[v->n], &d);
+	int r = fixture_load(name, text, &v->c[v->n], &d);
 	diag_print(&d, stderr, "");
 	assert_int_equal(r, 0);
 	v->n++;
 	assert_int_equal(strv_push(&v->names, name), 0);
 }
 
-/* Free everything in @v. */
 static void vms_free(struct vms *v)
 {
 	for (size_t i = 0; i < v->n; i++)
 		config_free(v->c[i]);
 	strv_free(v->names);
-}
-
-/* Does any diagnostic contain @needle? */
-static bool has_diag(const struct diag_list *d, const char *needle)
-{
-	for (size_t i = 0; i < d->n; i++)
-		if (strstr(d->items[i].message, needle))
-			return true;
-	return false;
 }
 
 /* The set over all of @v. */
@@ -113,8 +91,8 @@ static void test_two_cycles_reported_once_each(void **state)
 	add_vm(&v, "y", "[vm]\nafter = x\n" BOOTABLE);
 	struct crosscheck_set s = set_of(&v);
 	assert_int_equal(crosscheck_cycles(&s, &e), 2);
-	assert_true(has_diag(&e, "a -> b -> a"));
-	assert_true(has_diag(&e, "x -> y -> x"));
+	assert_true(has_diag(&e, 0, "a -> b -> a"));
+	assert_true(has_diag(&e, 0, "x -> y -> x"));
 	vms_free(&v);
 }
 
@@ -129,9 +107,9 @@ static void test_missing_refs(void **state)
 	struct crosscheck_set s = set_of(&v);
 	assert_int_equal(crosscheck_references(&s, &e, &w), 2);
 	assert_int_equal(e.n, 1);
-	assert_true(has_diag(&e, "requires = qvm@phantom.service: there is no VM phantom"));
+	assert_true(has_diag(&e, 0, "requires = qvm@phantom.service: there is no VM phantom"));
 	assert_int_equal(w.n, 1);
-	assert_true(has_diag(&w, "after = ghost: there is no VM ghost"));
+	assert_true(has_diag(&w, 0, "after = ghost: there is no VM ghost"));
 	vms_free(&v);
 }
 
@@ -147,8 +125,8 @@ static void test_port_clash(void **state)
 	add_vm(&v, "e", "[network]\nforward = tcp:127.0.0.2:2223:22\n" BOOTABLE);
 	struct crosscheck_set s = set_of(&v);
 	assert_int_equal(crosscheck_ports(&s, &e), 2);
-	assert_true(has_diag(&e, "tcp port 127.0.0.1:2222 is also forwarded by VM a"));
-	assert_true(has_diag(&e, "udp port 0.0.0.0:5353 is also forwarded by VM a"));
+	assert_true(has_diag(&e, 0, "tcp port 127.0.0.1:2222 is also forwarded by VM a"));
+	assert_true(has_diag(&e, 0, "udp port 0.0.0.0:5353 is also forwarded by VM a"));
 	vms_free(&v);
 }
 
@@ -176,19 +154,13 @@ static void test_template_loads(void **state)
 	struct image_preset p;
 	struct vm_template t = { .name = "fresh", .user = "alice", .ssh_port = 2230,
 				 .ssh_key_file = "/root/.ssh/id_ed25519.pub" };
-	char path[4096], host[64];
+	char host[64];
 	int port;
-	FILE *f;
 
 	assert_int_equal(image_preset_find("ubuntu-24.04", "amd64", &p), 0);
 	t.source = p.source, t.checksums = p.checksums, t.label = p.label;
 	assert_int_equal(vm_template_render(&t, &text), 0);
-	snprintf(path, sizeof(path), "%s/fresh.ini", tmpdir);
-	f = fopen(path, "w");
-	assert_non_null(f);
-	fputs(text, f);
-	fclose(f);
-	int r = config_load(tmpdir, "fresh", &c, &d);
+	int r = fixture_load("fresh", text, &c, &d);
 	diag_print(&d, stderr, "");
 	assert_int_equal(r, 0);
 	assert_int_equal(d.n, 0);
@@ -243,38 +215,19 @@ static void test_port_pick(void **state)
 	vms_free(&v);
 }
 
-/* nftw callback: remove one entry. */
-static int rm_entry(const char *path, const struct stat *st, int type, struct FTW *ftw)
-{
-	return remove(path);
-}
-
-/* A fresh, empty tmpdir for each test. */
-static int setup(void **state)
-{
-	strcpy(tmpdir, "/tmp/qvm-test-crosscheck-XXXXXX");
-	assert_non_null(mkdtemp(tmpdir));
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	return nftw(tmpdir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
-}
-
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_cycle_found, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_no_cycle, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_two_cycles_reported_once_each, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_missing_refs, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_port_clash, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_report_filter, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_template_loads, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_template_rejects_bad_values, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_presets, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_port_pick, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_cycle_found, fixture_setup, fixture_teardown),
+		cmocka_unit_test_setup_teardown(test_no_cycle, fixture_setup, fixture_teardown),
+		cmocka_unit_test_setup_teardown(test_two_cycles_reported_once_each, fixture_setup, fixture_teardown),
+		cmocka_unit_test_setup_teardown(test_missing_refs, fixture_setup, fixture_teardown),
+		cmocka_unit_test_setup_teardown(test_port_clash, fixture_setup, fixture_teardown),
+		cmocka_unit_test_setup_teardown(test_report_filter, fixture_setup, fixture_teardown),
+		cmocka_unit_test_setup_teardown(test_template_loads, fixture_setup, fixture_teardown),
+		cmocka_unit_test_setup_teardown(test_template_rejects_bad_values, fixture_setup, fixture_teardown),
+		cmocka_unit_test_setup_teardown(test_presets, fixture_setup, fixture_teardown),
+		cmocka_unit_test_setup_teardown(test_port_pick, fixture_setup, fixture_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -10,6 +10,7 @@
 #include <cmocka.h>
 
 #include "qemu_argv.h"
+#include "strv.h"
 
 /* Every comma is doubled; nothing else changes. */
 static void test_escape(void **state)
@@ -62,19 +63,23 @@ static void test_disk_format(void **state)
 	assert_null(qemu_disk_format("/nonexistent/qvm/disk"));
 }
 
-/* The probe names a known arch and honours QVM_FIRMWARE_DIR. */
+/* The probe names a known arch and reads the descriptors of QVM_FIRMWARE_DIR's search path. */
 static void test_probe(void **state)
 {
-	struct qemu_host h;
+	_cleanup_qemu_host_ struct qemu_host h = { 0 };
+	char dirs[8192];
 
-	setenv("QVM_FIRMWARE_DIR", "/tmp/fw", 1);
+	snprintf(dirs, sizeof(dirs), "%s/tests/unit/firmware/share:%s/tests/unit/firmware/etc",
+		 getenv("QVM_SOURCE_ROOT"), getenv("QVM_SOURCE_ROOT"));
+	setenv("QVM_FIRMWARE_DIR", dirs, 1);
 	assert_int_equal(qemu_host_probe(&h), 0);
-	assert_string_equal(h.firmware_dir, "/tmp/fw");
+	unsetenv("QVM_FIRMWARE_DIR");
 	assert_int_equal(h.qmp_listen_fd, -1);
 	assert_non_null(h.host_arch);
-	unsetenv("QVM_FIRMWARE_DIR");
-	assert_int_equal(qemu_host_probe(&h), 0);
-	assert_string_equal(h.firmware_dir, "/usr/share/qemu/firmware");
+	assert_int_equal(strv_length(h.firmware.dirs), 2);
+	/* 20-memory, 40-secure, 50, 60 from share (45 hidden, 30 not JSON); 60 replaced by etc's */
+	assert_int_equal(h.firmware.n, 4);
+	assert_string_equal(firmware_find_uefi(&h.firmware, "aarch64", "virt")->code, "/etc/AAVMF_CODE,x.fd");
 }
 
 int main(void)

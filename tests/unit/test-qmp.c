@@ -33,7 +33,6 @@ static void read_line(int fd, char *buf, size_t size)
 	buf[n] = '\0';
 }
 
-/* Run the peer's script. */
 static void *peer_run(void *arg)
 {
 	struct peer *p = arg;
@@ -143,10 +142,9 @@ static void test_timeout_hangup_bad_greeting(void **state)
 	qmp_free(q);
 }
 
-/* Events read by qmp_process() reach the callback, also when split across reads. */
-static void test_process_split_event(void **state)
+/* Play @script to a new client and let qmp_process() read three times. */
+static void process_script(const char *const *script)
 {
-	static const char *const script[] = { "{\"event\": \"SHUT", "DOWN\", \"data\": {\"guest\": true}}\r\n", NULL };
 	struct peer p;
 	pthread_t t;
 	struct qmp *q = start(&p, script, &t);
@@ -154,9 +152,16 @@ static void test_process_split_event(void **state)
 	pthread_join(t, NULL);
 	for (int i = 0; i < 3; i++)
 		assert_int_equal(qmp_process(q), 0);
-	assert_string_equal(events_seen, "SHUTDOWN;");
 	close(p.fd);
 	qmp_free(q);
+}
+
+/* Events read by qmp_process() reach the callback, also when split across reads. */
+static void test_process_split_event(void **state)
+{
+	static const char *const script[] = { "{\"event\": \"SHUT", "DOWN\", \"data\": {\"guest\": true}}\r\n", NULL };
+	process_script(script);
+	assert_string_equal(events_seen, "SHUTDOWN;");
 }
 
 /* An "event" that is not a string (null, a number, an object) is dropped; the next real one still arrives. */
@@ -166,16 +171,8 @@ static void test_event_not_a_string(void **state)
 		"{\"event\": null}\r\n{\"event\": 7, \"data\": {}}\r\n{\"event\": {}}\r\n{\"event\": \"RESET\"}\r\n",
 		NULL,
 	};
-	struct peer p;
-	pthread_t t;
-	struct qmp *q = start(&p, script, &t);
-
-	pthread_join(t, NULL);
-	for (int i = 0; i < 3; i++)
-		assert_int_equal(qmp_process(q), 0);
+	process_script(script);
 	assert_string_equal(events_seen, "RESET;");
-	close(p.fd);
-	qmp_free(q);
 }
 
 /* An event that arrives in the same read as a reply is dispatched when the command returns. */

@@ -12,33 +12,25 @@
 
 #include "config.h"
 #include "credential.h"
+#include "fixture.h"
 #include "sandbox.h"
 #include "unitgen.h"
 
-static char tmpdir[] = "/tmp/qvm-test-sandbox-XXXXXX";
 static const struct unitgen_paths paths = { "/usr/libexec/qvm", "/usr/lib/systemd/system", "", "/proxyd" };
 
 /* Load VM "vm" from @text; assert it loads. Return: the config. */
 static struct vm_config *load(const char *text)
 {
-	char path[4096];
 	struct diag_list d = { 0 };
 	struct vm_config *c = NULL;
-	FILE *f;
 
-	snprintf(path, sizeof(path), "%s/vm.ini", tmpdir);
-	f = fopen(path, "w");
-	assert_non_null(f);
-	fputs(text, f);
-	fclose(f);
-	if (config_load(tmpdir, "vm", &c, &d) < 0)
+	if (fixture_load("vm", text, &c, &d) < 0)
 		diag_print(&d, stderr, "");
 	diag_list_clear(&d);
 	assert_non_null(c);
 	return c;
 }
 
-/* The drop-in of @text. */
 static char *dropin(const char *text)
 {
 	struct vm_config *c = load(text);
@@ -47,20 +39,6 @@ static char *dropin(const char *text)
 	assert_int_equal(unitgen_dropin(c, &paths, &out), 0);
 	config_free(c);
 	return out;
-}
-
-static int setup(void **state)
-{
-	assert_non_null(mkdtemp(tmpdir));
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	char cmd[256];
-
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
-	return system(cmd);
 }
 
 static void test_hides(void **state)
@@ -116,17 +94,10 @@ static void test_escaping(void **state)
 /* A control character in a path is a config error, so it never reaches a unit file. */
 static void test_control_character(void **state)
 {
-	char path[4096];
 	struct diag_list d = { 0 };
 	struct vm_config *c = NULL;
-	FILE *f;
 
-	snprintf(path, sizeof(path), "%s/cc.ini", tmpdir);
-	f = fopen(path, "w");
-	assert_non_null(f);
-	fputs("[boot]\nkernel = /tmp/a\x01" "b\n", f);
-	fclose(f);
-	assert_int_equal(config_load(tmpdir, "cc", &c, &d), -EINVAL);
+	assert_int_equal(fixture_load("cc", "[boot]\nkernel = /tmp/a\x01" "b\n", &c, &d), -EINVAL);
 	assert_true(d.n > 0 && strstr(d.items[0].message, "control character") && d.items[0].line == 2);
 	diag_list_clear(&d);
 }
@@ -140,5 +111,5 @@ int main(void)
 		cmocka_unit_test(test_control_character),
 	};
 
-	return cmocka_run_group_tests(tests, setup, teardown);
+	return cmocka_run_group_tests(tests, fixture_setup, fixture_teardown);
 }

@@ -12,67 +12,17 @@
 #include <sys/stat.h>
 
 #include "config.h"
+#include "fixture.h"
 #include "qemu_argv.h"
 #include "share.h"
 #include "strv.h"
-
-static char tmpdir[] = "/tmp/qvm-test-share-XXXXXX";
-
-/* Write @text to tmpdir/@rel (parents must exist). */
-static void write_text(const char *rel, const char *text)
-{
-	char path[4096];
-	FILE *f;
-
-	snprintf(path, sizeof(path), "%s/%s", tmpdir, rel);
-	f = fopen(path, "w");
-	assert_non_null(f);
-	fputs(text, f);
-	fclose(f);
-}
-
-/* Load VM @name after writing @text as its INI. */
-static int load(const char *name, const char *text, struct vm_config **c, struct diag_list *d)
-{
-	char rel[256];
-
-	snprintf(rel, sizeof(rel), "%s.ini", name);
-	write_text(rel, text);
-	return config_load(tmpdir, name, c, d);
-}
-
-/* Does a diagnostic on @line (0: any) contain @needle? */
-static bool has_diag(const struct diag_list *d, unsigned line, const char *needle)
-{
-	for (size_t i = 0; i < d->n; i++)
-		if ((line == 0 || d->items[i].line == line) && strstr(d->items[i].message, needle))
-			return true;
-	diag_print(d, stderr, "");
-	return false;
-}
-
-#define BOOTABLE "[boot]\nkernel = /boot/vmlinuz\n"
-
-static int setup(void **state)
-{
-	assert_non_null(mkdtemp(tmpdir));
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	char cmd[256];
-
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
-	return system(cmd);
-}
 
 static void test_defaults(void **state)
 {
 	_cleanup_config_free_ struct vm_config *c = NULL;
 	_cleanup_diag_list_ struct diag_list d = {};
 
-	assert_int_equal(load("ok", BOOTABLE "[share:src]\npath = /srv/src\n[share:ro]\npath = /srv/ro\n"
+	assert_int_equal(fixture_load("ok", BOOTABLE "[share:src]\npath = /srv/src\n[share:ro]\npath = /srv/ro\n"
 				    "readonly = yes\nmode = 9p\nmount = /opt/ro\nguest-uid = 1001\n", &c, &d), 0);
 	assert_int_equal(c->n_shares, 2);
 	assert_string_equal(c->shares[0].name, "src");
@@ -94,7 +44,7 @@ static void test_diagnostics(void **state)
 	_cleanup_config_free_ struct vm_config *c = NULL;
 	_cleanup_diag_list_ struct diag_list d = {};
 
-	assert_int_equal(load("bad", BOOTABLE
+	assert_int_equal(fixture_load("bad", BOOTABLE
 			      "[share:a]\npath = /srv/a\n"                  /* 3 */
 			      "[share:b]\npath = /srv/a/b\n"                /* 5: nested */
 			      "[share:a]\nreadonly = yes\n"                 /* 7: repeated tag */
@@ -118,11 +68,11 @@ static void test_host_checks(void **state)
 	_cleanup_diag_list_ struct diag_list d = {}, host = {};
 	char ini[8192];
 
-	mkdir(strcat(strcpy(ini, tmpdir), "/dir"), 0755);
-	write_text("file", "x");
+	mkdir(strcat(strcpy(ini, fixture_dir), "/dir"), 0755);
+	fixture_write("file", "x");
 	snprintf(ini, sizeof(ini), BOOTABLE "[share:ok]\npath = %s/dir\n[share:gone]\npath = %s/gone\n"
-		 "[share:file]\npath = %s/file\n", tmpdir, tmpdir, tmpdir);
-	assert_int_equal(load("host", ini, &c, &d), 0);
+		 "[share:file]\npath = %s/file\n", fixture_dir, fixture_dir, fixture_dir);
+	assert_int_equal(fixture_load("host", ini, &c, &d), 0);
 	assert_int_equal(config_check_shares_on_host(c, &host), 2);
 	assert_true(has_diag(&host, 5, "no such directory"));
 	assert_true(has_diag(&host, 7, "is not a directory"));
@@ -144,13 +94,13 @@ static void test_fuse_escape(void **state)
 
 static void test_sandbox_mode(void **state)
 {
-	write_text("mountinfo-host", "22 1 0:21 / /proc rw - proc proc rw\n"
+	fixture_write("mountinfo-host", "22 1 0:21 / /proc rw - proc proc rw\n"
 				     "23 1 0:22 / /sys rw - sysfs sysfs rw\n");
-	write_text("mountinfo-nspawn", "22 1 0:21 / /proc rw - proc proc rw\n"
+	fixture_write("mountinfo-nspawn", "22 1 0:21 / /proc rw - proc proc rw\n"
 				       "30 22 0:21 /sys /proc/sys ro - proc proc rw\n");
-	assert_string_equal(share_sandbox_mode(strcat(strcpy((char[4096]){ 0 }, tmpdir), "/mountinfo-host")),
+	assert_string_equal(share_sandbox_mode(strcat(strcpy((char[4096]){ 0 }, fixture_dir), "/mountinfo-host")),
 			    "namespace");
-	assert_string_equal(share_sandbox_mode(strcat(strcpy((char[4096]){ 0 }, tmpdir), "/mountinfo-nspawn")),
+	assert_string_equal(share_sandbox_mode(strcat(strcpy((char[4096]){ 0 }, fixture_dir), "/mountinfo-nspawn")),
 			    "chroot");
 }
 
@@ -165,17 +115,17 @@ static void test_descriptors(void **state)
 {
 	char dirs[8192], binary[4096];
 
-	snprintf(dirs, sizeof(dirs), "%s/usr:%s/etc", tmpdir, tmpdir);
-	mkdir(strcat(strcpy(binary, tmpdir), "/usr"), 0755);
-	mkdir(strcat(strcpy(binary, tmpdir), "/etc"), 0755);
+	snprintf(dirs, sizeof(dirs), "%s/usr:%s/etc", fixture_dir, fixture_dir);
+	mkdir(strcat(strcpy(binary, fixture_dir), "/usr"), 0755);
+	mkdir(strcat(strcpy(binary, fixture_dir), "/etc"), 0755);
 	assert_int_equal(virtiofsd_find(dirs, binary), -ENOENT);
-	write_text("usr/40-gpu.json", "{\"type\": \"gpu\", \"binary\": \"/usr/bin/gpu\"}");
-	write_text("usr/50-fs.json", "{\"type\": \"fs\", \"binary\": \"/usr/lib/qemu/virtiofsd\"}");
-	write_text("usr/60-fs.json", "{\"type\": \"fs\", \"binary\": \"/usr/libexec/virtiofsd\"}");
+	fixture_write("usr/40-gpu.json", "{\"type\": \"gpu\", \"binary\": \"/usr/bin/gpu\"}");
+	fixture_write("usr/50-fs.json", "{\"type\": \"fs\", \"binary\": \"/usr/lib/qemu/virtiofsd\"}");
+	fixture_write("usr/60-fs.json", "{\"type\": \"fs\", \"binary\": \"/usr/libexec/virtiofsd\"}");
 	assert_int_equal(virtiofsd_find(dirs, binary), 0);
 	assert_string_equal(binary, "/usr/lib/qemu/virtiofsd");
 	/* /etc hides the same name in /usr/share */
-	write_text("etc/50-fs.json", "{\"type\": \"fs\", \"binary\": \"/opt/virtiofsd\"}");
+	fixture_write("etc/50-fs.json", "{\"type\": \"fs\", \"binary\": \"/opt/virtiofsd\"}");
 	assert_int_equal(virtiofsd_find(dirs, binary), 0);
 	assert_string_equal(binary, "/opt/virtiofsd");
 }
@@ -192,5 +142,5 @@ int main(void)
 		cmocka_unit_test(test_descriptors),
 	};
 
-	return cmocka_run_group_tests(tests, setup, teardown);
+	return cmocka_run_group_tests(tests, fixture_setup, fixture_teardown);
 }

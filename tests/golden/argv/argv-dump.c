@@ -8,13 +8,13 @@
 #include "qemu_argv.h"
 #include "strv.h"
 
-/* Print usage to @f. */
 static void usage(FILE *f)
 {
 	fputs("Usage: argv-dump [--kvm] [--no-sandbox] [--qmp-path] [--raw-disk] [--host-arch ARCH]\n"
-	      "                 [--firmware-dir DIR] [--installed] FILE.ini\n"
+	      "                 [--firmware-dir DIR...] [--installed] FILE.ini\n"
 	      "Prints qemu_argv_build()'s command line for FILE.ini with pinned host facts,\n"
-	      "or its diagnostics as \"error: ...\" lines.\n", f);
+	      "or its diagnostics as \"error: ...\" lines. --firmware-dir may repeat\n"
+	      "(general to specific, as QEMU's search path); default: firmware\n", f);
 }
 
 int main(int argc, char **argv)
@@ -26,8 +26,9 @@ int main(int argc, char **argv)
 		{ "installed", no_argument, NULL, 'i' },
 		{ "help", no_argument, NULL, 'h' },         {}
 	};
-	struct qemu_host host = { .host_arch = "x86_64", .firmware_dir = "firmware", .sandbox = true,
-				  .qmp_listen_fd = 3, .monitor_listen_fd = 4 };
+	_cleanup_qemu_host_ struct qemu_host host = { .host_arch = "x86_64", .sandbox = true,
+						      .qmp_listen_fd = 3, .monitor_listen_fd = 4 };
+	_cleanup_strv_free_ char **fw_dirs = NULL;
 	_cleanup_config_free_ struct vm_config *c = NULL;
 	_cleanup_diag_list_ struct diag_list diags = {};
 	_cleanup_strv_free_ char **qemu = NULL;
@@ -42,7 +43,7 @@ int main(int argc, char **argv)
 		case 'q': host.qmp_listen_fd = -1; break;
 		case 'r': host.disk_format = "raw"; break;
 		case 'a': host.host_arch = optarg; break;
-		case 'f': host.firmware_dir = optarg; break;
+		case 'f': if (strv_push(&fw_dirs, optarg) < 0) return 1; break;
 		case 'i': host.installed = true; break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
@@ -51,6 +52,8 @@ int main(int argc, char **argv)
 		usage(stderr);
 		return 2;
 	}
+	if ((!fw_dirs && strv_push(&fw_dirs, "firmware") < 0) || firmware_load(fw_dirs, &host.firmware) < 0)
+		return 1;
 	r = config_load_file(argv[optind], &c, &diags);
 	if (r >= 0 && vm_paths_get(c, &paths) >= 0)
 		r = qemu_argv_build(c, &paths, &host, &qemu, &choice, &diags);
