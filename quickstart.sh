@@ -257,12 +257,15 @@ start_container() {
 	nspawn=$!
 	exec 9>&-
 	echo "$nspawn" >$CONTAINER/nspawn.pid
-	for _ in $(seq 60); do
+	for _ in $(seq 120); do
 		pid=$(pgrep -P "$nspawn" -x systemd || true)
 		[ -n "$pid" ] && break
 		sleep 1
 	done
-	[ -n "$pid" ] || die "the systemd container did not start; see $CONTAINER/console.log"
+	if [ -z "$pid" ]; then
+		tail -n 20 $CONTAINER/console.log >&2
+		die "the systemd container did not start; the end of $CONTAINER/console.log is above"
+	fi
 	echo "$pid" >$CONTAINER/pid
 	for _ in $(seq 120); do
 		case $(in_container systemctl is-system-running 2>/dev/null || true) in

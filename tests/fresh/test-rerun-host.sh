@@ -76,7 +76,7 @@ t=$SECONDS
 rc=0
 qs "$path" "--offline --no-build" >"$T/run2.log" 2>&1 || rc=$?
 log "second run: exit $rc after $((SECONDS - t)) s"
-[ $rc = 0 ] || { cat "$T/run2.log"; fail "the second run failed"; }
+[ $rc = 0 ] || { cat "$T/run2.log"; tail -n 30 "$T/qs/console.log" 2>/dev/null; fail "the second run failed"; }
 grep -q 'qvm@demo is running and ssh is ready' "$T/run2.log" || { cat "$T/run2.log"; fail "no ready message"; }
 S=$(cat "$T/qs/pid")
 nsenter -t "$S" -m -p -- ssh -p 2222 -o BatchMode=yes -o StrictHostKeyChecking=no \
