@@ -165,8 +165,12 @@ def main():
             expect(r.returncode == 0, f"the probe ran as a's QEMU ({where})", r.stdout + r.stderr + str(state))
             res = json.loads(r.stdout)
             log(f"probe ({where}): {res}")
-            expect(res["read own disk"] == "ok" and res["signal own qemu"] == "ok",
-                   f"as a ({where}): a's own disk and QEMU are reachable (the probe works)", str(res))
+            # Outside its namespace even a's own disk is out of reach (/var/lib/private is 0700
+            # root), so there the probe proves itself by signalling a's own QEMU alone.
+            own_disk = res["read own disk"] == "ok" or where != "in a's namespace"
+            expect(own_disk and res["signal own qemu"] == "ok",
+                   f"as a ({where}): a's own disk (in its namespace) and QEMU are reachable (the probe works)",
+                   str(res))
             denied = ["read b disk", "write b disk", "list b runtime dir", "list b state dir",
                       "connect b console", "signal b qemu", "write the base image", "create in the cache"]
             if where == "in a's namespace":
