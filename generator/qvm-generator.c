@@ -26,9 +26,8 @@ static int in_initrd(void)
 	return access(path, F_OK) == 0;
 }
 
-/* Generate the units of one VM; a bad file is logged and skipped. Return: its config, or NULL. */
-static struct vm_config *generate_one(const char *dest, const char *dir, const char *name,
-				      const struct unitgen_paths *paths)
+/* Load one VM; a bad file is logged and skipped. Return: its config, or NULL. */
+static struct vm_config *load_one(const char *dir, const char *name)
 {
 	_cleanup_config_free_ struct vm_config *c = NULL;
 	_cleanup_diag_list_ struct diag_list diags = { 0 };
@@ -41,10 +40,40 @@ static struct vm_config *generate_one(const char *dest, const char *dir, const c
 			  r == -EINVAL ? "invalid configuration" : strerror(-r));
 		return NULL;
 	}
-	r = unitgen_write_vm(dest, c, paths);
-	if (r < 0)
-		log_error_errno(r, "%s: failed to write units for VM %s: %m", c->path, name);
+	diag_list_clear(&diags);
+	if (crosscheck_secrets(c, &diags) > 0)
+		log_diags(LOG_WARNING, &diags, NULL);
 	return TAKE_PTR(c);
+}
+
+/* Write the units of loaded VM @c into @dest (failures are logged). */
+static void generate_one(const char *dest, const struct vm_config *c, const struct unitgen_paths *paths)
+{
+	int r = unitgen_write_vm(dest, c, paths);
+
+	if (r < 0)
+		log_error_errno(r, "%s: failed to write units for VM %s: %m", c->path, c->name);
+}
+
+/*
+ * Two tap-mode VMs whose names map to one tap would take over and delete each
+ * other's device: the later one (in name order) is not generated.
+ * Return: -ENOMEM, or 0 with @skip[i] set for each VM to leave out.
+ */
+static int reject_tap_clashes(struct vm_config **configs, size_t n, bool *skip)
+{
+	_cleanup_diag_list_ struct diag_list clashes = { 0 };
+	struct crosscheck_set set = { (const struct vm_config *const *)configs, n, NULL, NULL };
+	int r = crosscheck_taps(&set, &clashes, skip);
+
+	if (r < 0)
+		return r;
+	log_diags(LOG_ERR, &clashes, NULL);
+	for (size_t i = 0; i < n; i++)
+		if (skip[i])
+			log_error("%s: not generating VM %s: its tap name is taken, ignoring", configs[i]->path,
+				  configs[i]->name);
+	return 0;
 }
 
 /*
@@ -67,6 +96,7 @@ static int run(const char *dest, const char *dest_early, const char *dest_late)
 {
 	_cleanup_strv_free_ char **names = NULL;
 	struct vm_config **configs;
+	bool *skip;
 	size_t n = 0;
 	const char *dir = config_dir();
 	const struct unitgen_paths paths = {
@@ -90,16 +120,24 @@ static int run(const char *dest, const char *dest_early, const char *dest_late)
 	if (!configs)
 		return log_error_errno(ENOMEM, "out of memory");
 	STRV_FOREACH(name, names) {
-		struct vm_config *c = generate_one(dest, dir, *name, &paths);
+		struct vm_config *c = load_one(dir, *name);
 
 		if (c)
 			configs[n++] = c;
 	}
-	warn_port_clashes(configs, n);
+	skip = calloc(n + 1, sizeof(*skip));
+	if (!skip || reject_tap_clashes(configs, n, skip) < 0)
+		r = log_error_errno(ENOMEM, "out of memory");
+	for (size_t i = 0; r >= 0 && i < n; i++)
+		if (!skip[i])
+			generate_one(dest, configs[i], &paths);
+	if (r >= 0)
+		warn_port_clashes(configs, n);
 	for (size_t i = 0; i < n; i++)
 		config_free(configs[i]);
 	free(configs);
-	return 0;
+	free(skip);
+	return r < 0 ? r : 0;
 }
 
 /* Print usage. */

@@ -83,6 +83,18 @@ static int check_add(struct check *k, struct vm_config *c, bool report)
 	return 0;
 }
 
+/* Print the warnings about @c's password hash being readable by others (L5). Return: how many. */
+static unsigned report_secrets(const struct vm_config *c)
+{
+	_cleanup_diag_list_ struct diag_list warnings = { 0 };
+
+	if (crosscheck_secrets(c, &warnings) <= 0)
+		return 0;
+	for (size_t i = 0; i < warnings.n; i++)
+		printf("%s: warning: %s\n", warnings.items[i].path, warnings.items[i].message);
+	return (unsigned)warnings.n;
+}
+
 /* The checks that need this host: shared directories exist. Return: errors found. */
 static unsigned check_host(const struct vm_config *c)
 {
@@ -118,7 +130,7 @@ static int check_one(struct check *k, const char *dir, const char *name, const c
 			printf("%s: %s\n", path ? path : p, strerror(-r));
 		return strv_contains(k->known, name) ? 0 : strv_push(&k->known, name);
 	}
-	k->warnings += (unsigned)diags.n;
+	k->warnings += (unsigned)diags.n + report_secrets(c);
 	k->errors += check_host(c);
 	return check_add(k, c, true);
 }
@@ -210,7 +222,7 @@ static void check_dir_loaded(struct check *k)
 		if (r < 0)
 			k->errors += diags.n ? (unsigned)diags.n : 1;
 		else
-			k->warnings += (unsigned)diags.n;
+			k->warnings += (unsigned)diags.n + report_secrets(c);
 		if (r >= 0)
 			k->errors += check_host(c);
 		config_free(c);
@@ -233,7 +245,8 @@ static int cross(struct check *k)
 	_cleanup_diag_list_ struct diag_list errors = { 0 }, warnings = { 0 };
 	struct crosscheck_set set = { (const struct vm_config *const *)k->configs, k->n, k->known, k->report };
 
-	if (crosscheck_ports(&set, &errors) < 0 || crosscheck_cycles(&set, &errors) < 0 ||
+	if (crosscheck_ports(&set, &errors) < 0 || crosscheck_taps(&set, &errors, NULL) < 0 ||
+	    crosscheck_cycles(&set, &errors) < 0 ||
 	    crosscheck_references(&set, &errors, &warnings) < 0)
 		return -ENOMEM;
 	report(k, &errors, &warnings);

@@ -122,7 +122,8 @@ static void help(void)
 	       "Attach this terminal to the serial console of the running VM (the socket\n"
 	       "console.sock in its runtime directory, /run/qvm/NAME). Logging of the console\n"
 	       "to the journal goes on meanwhile. Press Ctrl-] to detach; the terminal is\n"
-	       "restored on detach, on hang-up and on signals. Needs root or group qvm.\n\n"
+	       "restored on detach, on hang-up and on signals. Needs root. Detaching does not\n"
+	       "log out of the guest: log out first.\n\n"
 	       "  -h, --help   show this help\n");
 }
 

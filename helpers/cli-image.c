@@ -70,6 +70,26 @@ static bool referenced(const char *dir, const char *file, char *const *backing, 
 	return strv_contains(sources, file);
 }
 
+/* Remove the SOURCE.latest links (qvm-image's pointers to a source's newest base) whose base is gone. */
+static void drop_dangling_latest(const char *dir)
+{
+	DIR *d = opendir(dir);
+	struct dirent *de;
+	struct stat st;
+
+	if (!d)
+		return;
+	while ((de = readdir(d))) {
+		size_t n = strlen(de->d_name);
+
+		if (n > 7 && strcmp(de->d_name + n - 7, ".latest") == 0 &&
+		    fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK(st.st_mode) &&
+		    fstatat(dirfd(d), de->d_name, &st, 0) < 0 && errno == ENOENT)
+			(void)unlinkat(dirfd(d), de->d_name, 0);
+	}
+	closedir(d);
+}
+
 /* List (and with @prune, delete) the verified images in the cache. */
 static int image_walk(bool prune, bool dry_run)
 {
@@ -119,6 +139,8 @@ static int image_walk(bool prune, bool dry_run)
 			(void)unlinkat(dirfd(d), record, 0);  /* qvm-image's verified record, if any */
 	}
 	closedir(d);
+	if (prune && !dry_run)
+		drop_dangling_latest(dir);
 	if (prune)
 		printf("%u image%s %s\n", removed, removed == 1 ? "" : "s", dry_run ? "to remove" : "removed");
 	return QVM_EXIT_OK;
@@ -136,13 +158,16 @@ static int become_qvm(void)
 	return 0;
 }
 
-/* exec libexec helper @helper with @arg and VM @name, as the user qvm. Return: only on failure. */
-static int exec_helper(const char *helper, const char *arg, const char *name)
+/*
+ * exec libexec helper @helper with @arg and VM @name; as the user qvm (the owner
+ * of the image cache) when @as_qvm. Return: only on failure.
+ */
+static int exec_helper(const char *helper, const char *arg, const char *name, bool as_qvm)
 {
 	char path[4096];
 	char *argv[] = { (char *)helper, (char *)arg, (char *)name, NULL };
 
-	if (become_qvm() < 0)
+	if (as_qvm && become_qvm() < 0)
 		return cli_error("cannot become user qvm: %m");
 	fflush(stdout);
 	execv(cli_libexec(helper, path), argv);
@@ -205,7 +230,7 @@ int cli_image(int argc, char *argv[])
 		return r;
 	if (!c->image_source)
 		return cli_usage_error("image", "VM %s has no [image] source to refresh", name);
-	return exec_helper("qvm-image", "--refresh", name);
+	return exec_helper("qvm-image", "--refresh", name, true);
 }
 
 /* Refuse when qvm@NAME is running (or when that cannot be known, unless @force). */
@@ -285,7 +310,7 @@ int cli_reset(int argc, char *argv[])
 	if (r != QVM_EXIT_OK)
 		return r;
 	(void)cli_ssh_forget(name);
-	return exec_helper("qvm-image", "--reset", name);
+	return exec_helper("qvm-image", "--reset", name, false); /* the state dir is the VM's own */
 }
 
 static void reseed_help(void)

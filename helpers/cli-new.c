@@ -41,6 +41,8 @@ static int pick_image(const struct new_opts *o, struct vm_template *t, char abs[
 		return cli_usage_error("new", "no %s image for %s: give --image PATH or URL", o->image, u.machine);
 	if (r == 0) {
 		t->source = p.source, t->checksums = p.checksums, t->label = p.label;
+		t->keyring = p.keyring, t->keyring_package = p.keyring_package, t->signature = p.signature;
+		t->keyring_present = p.keyring && access(p.keyring, R_OK) == 0;
 		return QVM_EXIT_OK;
 	}
 	t->checksum = o->checksum, t->checksums = o->checksums;

@@ -1,5 +1,6 @@
 /* qvm-image - before a VM starts: its base image downloaded, verified and cached; its overlay and data disks made */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,6 +11,7 @@
 #include <unistd.h>
 
 #include "helper.h"
+#include "bootslot.h"
 #include "checksum.h"
 #include "basic.h"
 #include "config.h"
@@ -17,6 +19,7 @@
 #include "image.h"
 #include "log.h"
 #include "paths.h"
+#include "signature.h"
 #include "values.h"
 
 #define MIB (1024.0 * 1024.0)
@@ -61,8 +64,8 @@ static void on_progress(uint64_t done, uint64_t total, void *userdata)
 	}
 }
 
-/* Read a local checksums file (at most SUMS_MAX bytes) into a new string. */
-static int read_text_file(const char *path, char **ret, char *error, size_t error_size)
+/* Read local file @path (at most SUMS_MAX bytes) into a new NUL-terminated buffer of @len bytes. */
+static int read_local_file(const char *path, char **ret, size_t *len, char *error, size_t error_size)
 {
 	_cleanup_fclose_ FILE *f = fopen(path, "re");
 	_cleanup_free_ char *text = malloc(SUMS_MAX + 1);
@@ -79,28 +82,76 @@ static int read_text_file(const char *path, char **ret, char *error, size_t erro
 	}
 	text[n] = '\0';
 	*ret = TAKE_PTR(text);
+	*len = n;
 	return 0;
 }
 
-/* The expected checksum of @c's source: checksum =, or its line in checksums =. */
+/* Fetch @where (an absolute path or a URL) into a new buffer. */
+static int fetch_small(const char *where, char **ret, size_t *len, char *error, size_t error_size)
+{
+	if (where[0] == '/')
+		return read_local_file(where, ret, len, error, error_size);
+	if (strncmp(where, "file://", 7) == 0)
+		return read_local_file(where + 7, ret, len, error, error_size);
+	return download_data(where, SUMS_MAX, ret, len, error, error_size);
+}
+
+/* With checksums-keyring =: the checksums file @sums must carry a good signature by a key in it. */
+static int check_signature(const struct vm_config *c, const char *sums, size_t sums_len)
+{
+	_cleanup_free_ char *sig = NULL, *default_url = NULL;
+	const char *where = c->image_checksums_signature;
+	char error[2048] = "";
+	size_t sig_len = 0;
+	int r;
+
+	if (!c->image_checksums_keyring)
+		return 0;
+	if (!where) {
+		if (asprintf(&default_url, "%s.sign", c->image_checksums) < 0)
+			return -ENOMEM;
+		where = default_url;
+	}
+	r = fetch_small(where, &sig, &sig_len, error, sizeof(error));
+	if (r < 0)
+		return log_error_errno(r, "cannot fetch the signature %s of checksums = %s: %s", where, c->image_checksums,
+				 error);
+	r = signature_verify(c->image_checksums_keyring, sums, sums_len, sig, sig_len, error, sizeof(error));
+	if (r == -ENOENT)
+		return log_error_errno(r, "checksums-keyring = %s needs gpgv (apt install gpgv)", c->image_checksums_keyring);
+	if (r < 0)
+		return log_error_errno(-EBADMSG, "%s: checksums = %s has no good signature by a key in %s; refusing it. gpgv: %s",
+				 c->path, c->image_checksums, c->image_checksums_keyring, error);
+	log_info("checksums = %s: good signature (keyring %s)", c->image_checksums, c->image_checksums_keyring);
+	return 0;
+}
+
+/* The expected checksum of @c's source: checksum =, or its line in checksums = (signed, with a keyring). */
 static int expected_checksum(const struct vm_config *c, struct checksum *ret)
 {
 	_cleanup_free_ char *sums = NULL;
 	const char *file = strrchr(c->image_source, '/') ? strrchr(c->image_source, '/') + 1 : c->image_source;
 	char error[512] = "";
 	unsigned bad_line = 0;
+	size_t len = 0;
 	int r;
 
 	if (c->image_checksum)
 		return checksum_parse(c->image_checksum, ret) < 0
 			       ? log_error("%s: checksum = %s: expected sha256:HEX or sha512:HEX", c->path, c->image_checksum),
 			       -EINVAL : 0;
-	if (c->image_checksums[0] == '/')
-		r = read_text_file(c->image_checksums, &sums, error, sizeof(error));
-	else
-		r = download_text(c->image_checksums, SUMS_MAX, &sums, error, sizeof(error));
+	if (strncmp(c->image_checksums, "http://", 7) == 0 && !c->image_checksums_keyring)
+		return log_error_errno(-EPERM, "%s: checksums = %s over plain http is refused: use https, checksum = sha512:HEX, "
+				 "or checksums-keyring =", c->path, c->image_checksums);
+	r = fetch_small(c->image_checksums, &sums, &len, error, sizeof(error));
 	if (r < 0)
 		return log_error_errno(r, "cannot fetch checksums = %s: %s", c->image_checksums, error);
+	r = check_signature(c, sums, len);
+	if (r < 0)
+		return r;
+	if (strlen(sums) != len)
+		return log_error_errno(-EINVAL, "checksums = %s holds a NUL byte: not a SHA256SUMS/SHA512SUMS file", c->image_checksums),
+		       -EBADMSG;
 	r = checksums_find(sums, file, ret, &bad_line);
 	if (r == -EBADMSG)
 		return log_error_errno(r, "%s line %u: not a \"HEX  FILE\" line of a SHA256SUMS/SHA512SUMS file",
@@ -110,48 +161,111 @@ static int expected_checksum(const struct vm_config *c, struct checksum *ret)
 	return 0;
 }
 
+/*
+ * The image cache (man:qvm-security(7)). A verified base is stored under a
+ * name made of its checksum, "ALGO-HEX-FILE", and is never rewritten: a new
+ * upstream version is a new file, so an overlay's backing file keeps its bytes
+ * until qvm reset. "SOURCE-NAME.latest" (SOURCE-NAME from image_cache_name())
+ * is a symlink to the base that new overlays of that source get; a refresh
+ * only moves that symlink. Only the user qvm (qvm-fetch@.service) writes the
+ * cache, and no VM runs as qvm, so a base is hashed once, when downloaded, and
+ * trusted by its name afterwards: there is no size+mtime+inode record to fool.
+ */
+
+/* The content-addressed name of the base with checksum @sum, downloaded from @source. */
+static int content_name(const struct checksum *sum, const char *source, char buf[static 256])
+{
+	const char *file = strrchr(source, '/') ? strrchr(source, '/') + 1 : source;
+
+	return snprintf(buf, 256, "%s-%s-%.80s", sum->algo, sum->hex, file) >= 256 ? -ENAMETOOLONG : 0;
+}
+
+/* Point "@images/@pointer" at base @content (a relative symlink, replaced atomically). */
+static int set_latest(const char *images, const char *pointer, const char *content)
+{
+	char link_path[4096], tmp[4200];
+
+	if (snprintf(link_path, sizeof(link_path), "%s/%s", images, pointer) >= (int)sizeof(link_path))
+		return -ENAMETOOLONG;
+	if (snprintf(tmp, sizeof(tmp), "%s/.%s.tmp", images, pointer) >= (int)sizeof(tmp))
+		return -ENAMETOOLONG;
+	unlink(tmp);
+	if (symlink(content, tmp) < 0 || rename(tmp, link_path) < 0) {
+		int r = -errno;
+
+		unlink(tmp);
+		return r;
+	}
+	return 0;
+}
+
+/* The base "@images/@pointer" points at, when both exist; its path in @base. */
+static int read_latest(const char *images, const char *pointer, char base[static 4096])
+{
+	char link_path[4096], target[256];
+	struct stat st;
+	ssize_t n;
+
+	if (snprintf(link_path, sizeof(link_path), "%s/%s", images, pointer) >= (int)sizeof(link_path))
+		return -ENAMETOOLONG;
+	n = readlink(link_path, target, sizeof(target) - 1);
+	if (n < 0)
+		return -errno;
+	target[n] = '\0';
+	if (strchr(target, '/') || target[0] == '.')
+		return -EBADMSG; /* qvm writes only plain names into the cache */
+	if (snprintf(base, 4096, "%s/%s", images, target) >= 4096)
+		return -ENAMETOOLONG;
+	if (stat(base, &st) < 0 || !S_ISREG(st.st_mode))
+		return -ENOENT;
+	return 0;
+}
+
 /* Make sure the base image from URL @c->image_source is in the cache, verified; its path in @base. */
 static int ensure_cached(const struct vm_config *c, const char *images, bool refresh, char base[static 4096])
 {
-	char name[256], error[1024] = "";
-	struct checksum want, have;
+	char source_name[256], pointer[300], name[256], error[1024] = "";
+	struct checksum want;
 	struct progress p = { .notify = getenv("NOTIFY_SOCKET") != NULL, .tty = isatty(STDERR_FILENO) };
 	uint64_t got = 0;
 	int r;
 
-	if (image_cache_name(c->image_source, name) < 0)
+	if (image_cache_name(c->image_source, source_name) < 0)
 		return log_error_errno(EINVAL, "%s: source = %s has no file name", c->path, c->image_source);
-	if (snprintf(base, 4096, "%s/%s", images, name) >= 4096)
-		return -ENAMETOOLONG;
-	/* a cached image is trusted while its verified record matches (size, mtime, inode): no re-hash */
-	if (!refresh && access(base, F_OK) == 0 && c->image_checksum && checksum_parse(c->image_checksum, &want) == 0 &&
-	    image_record_check(base, &want))
-		return 0;
-	if (!refresh && access(base, F_OK) == 0 && !c->image_checksum && image_record_read(base, &have) == 0 &&
-	    image_record_check(base, &have))
+	snprintf(pointer, sizeof(pointer), "%s.latest", source_name);
+	if (c->image_checksum) {
+		if (checksum_parse(c->image_checksum, &want) < 0)
+			return log_error("%s: checksum = %s: expected sha256:HEX or sha512:HEX", c->path,
+					 c->image_checksum);
+	} else if (!refresh && read_latest(images, pointer, base) == 0) {
 		return 0; /* checksums = is fetched again only on refresh: a warm start transfers nothing */
-	r = expected_checksum(c, &want);
-	if (r < 0)
-		return r;
-	if (!refresh && access(base, F_OK) == 0) {
-		r = hash_file(base, want.algo, &have);
-		if (r >= 0 && strcmp(have.hex, want.hex) == 0)
-			return image_record_write(base, &want);
-		log_info("cached %s does not match the expected checksum; downloading it again", name);
+	} else {
+		r = expected_checksum(c, &want);
+		if (r < 0)
+			return r;
+	}
+	r = content_name(&want, c->image_source, name);
+	if (r < 0 || snprintf(base, 4096, "%s/%s", images, name) >= 4096)
+		return -ENAMETOOLONG;
+	if (access(base, F_OK) == 0) { /* this very version is cached already */
+		r = set_latest(images, pointer, name);
+		if (r < 0 && r != -EROFS && r != -EACCES) /* a VM may not write the cache, and need not */
+			return log_error_errno(r, "cannot update %s/%s: %m", images, pointer);
+		return 0;
 	}
 	p.what = name;
 	clock_gettime(CLOCK_MONOTONIC, &p.start);
-	sd_notifyf(0, "STATUS=downloading %s", name);
+	sd_notifyf(0, "STATUS=downloading %s", c->image_source);
 	log_info("downloading %s into %s", c->image_source, images);
-	if (refresh)
-		unlink(base);
 	r = download_image(c->image_source, images, name, &want, on_progress, &p, &got, error, sizeof(error));
 	if (p.tty)
 		fputc('\n', stderr);
 	if (r < 0)
 		return log_error_errno(r, "download failed: %s", error);
-	log_info("downloaded and verified %s (%.0f MiB in %.1fs)", name, got / MIB, since(&p.start));
-	return image_record_write(base, &want);
+	log_info("downloaded and verified %s as %s (%.0f MiB in %.1fs)", c->image_source, name, got / MIB,
+		 since(&p.start));
+	r = set_latest(images, pointer, name);
+	return r < 0 ? log_error_errno(r, "cannot update %s/%s: %m", images, pointer) : 0;
 }
 
 /* A local source file: used in place (never written); verified when a checksum is configured. */
@@ -273,7 +387,7 @@ static int ensure_blank_disk(const struct vm_config *c, const char *disk)
 		return 0;
 	r = qemu_img_create(disk, "qcow2", NULL, NULL, c->image_size, error, sizeof(error));
 	if (r < 0 && r != -EEXIST)
-		return log_error("cannot create the VM's disk %s: %s", disk, error), r;
+		return log_error_errno(r, "cannot create the VM's disk %s: %s", disk, error);
 	log_info("created %s: a blank %llu MiB qcow2 disk to install on from %s", disk,
 		 (unsigned long long)(c->image_size >> 20), c->boot_cdrom);
 	return 0;
@@ -330,34 +444,46 @@ static bool source_is_download(const char *source)
 	return url_kind(source) == URL_HTTP;
 }
 
-/* Prepare every disk of @c. */
-static int prepare(const struct vm_config *c, bool refresh)
+/* Fetch (and verify) @c's base image into the cache, when its source is a download; its path in @base. */
+static int fetch(const struct vm_config *c, const struct vm_paths *paths, bool refresh, char base[static 4096])
+{
+	char images[4096];
+
+	if (snprintf(images, sizeof(images), "%s/images", paths->cache_dir) >= (int)sizeof(images))
+		return -ENAMETOOLONG;
+	if (access(images, W_OK) < 0 || refresh) {
+		if (mkdir_p(paths->cache_dir, 0755) < 0 && errno != EROFS && errno != EACCES)
+			return log_error_errno(errno, "cannot create %s: %m", paths->cache_dir);
+		if (mkdir(images, 0755) < 0 && errno != EEXIST && errno != EROFS && errno != EACCES)
+			return log_error_errno(errno, "cannot create %s: %m", images);
+	}
+	return ensure_cached(c, images, refresh, base);
+}
+
+/* Prepare every disk of @c; with @fetch_only just the base image in the cache. */
+static int prepare(const struct vm_config *c, bool refresh, bool fetch_only)
 {
 	struct vm_paths paths;
-	char images[4096], base[4096];
+	char base[4096] = "";
+	bool download = c->image_source && !c->image_disk && source_is_download(c->image_source);
 	int r;
 
 	if (vm_paths_get(c, &paths) < 0)
 		return -ENAMETOOLONG;
-	if (mkdir_p(paths.state_dir, 0750) < 0)
+	if (fetch_only || refresh)
+		return download ? fetch(c, &paths, refresh, base) : 0;
+	if (mkdir_p(paths.state_dir, 0700) < 0)
 		return log_error_errno(errno, "cannot create %s: %m", paths.state_dir);
 	if (c->image_disk && access(c->image_disk, R_OK | W_OK) < 0)
 		return log_error_errno(errno, "%s: disk = %s: %m", c->path, c->image_disk);
-	if (c->image_source && !c->image_disk) {
-		if (source_is_download(c->image_source)) {
-			if (snprintf(images, sizeof(images), "%s/images", paths.cache_dir) >= (int)sizeof(images))
-				return -ENAMETOOLONG;
-			if (mkdir_p(paths.cache_dir, 0750) < 0)
-				return log_error_errno(errno, "cannot create %s: %m", paths.cache_dir);
-			if (mkdir(images, 0755) < 0 && errno != EEXIST)
-				return log_error_errno(errno, "cannot create %s: %m", images);
-			r = ensure_cached(c, images, refresh, base);
-		} else {
-			r = check_local_source(c, base);
-		}
+	/* An ephemeral disk is made anew at every start, so its base is looked up every time. */
+	if (c->image_source && !c->image_disk && (c->ephemeral || access(paths.disk, F_OK) < 0)) {
+		r = download ? fetch(c, &paths, false, base) : check_local_source(c, base);
 		if (r < 0)
 			return r;
-		r = c->ephemeral ? 0 : ensure_overlay(c, paths.disk, base);
+	}
+	if (c->image_source && !c->image_disk && !c->ephemeral) {
+		r = ensure_overlay(c, paths.disk, base);
 		if (r < 0)
 			return r;
 	}
@@ -375,6 +501,105 @@ static int prepare(const struct vm_config *c, bool refresh)
 	}
 	sd_notify(0, "STATUS=disks ready");
 	return ensure_data_disks(c, &paths);
+}
+
+/* Give the file at @path to @uid:@gid (never following a symlink); -ENOENT when missing. */
+static int grant_file(const char *path, uid_t uid, gid_t gid)
+{
+	_cleanup_close_ int fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+	struct stat st;
+
+	if (fd < 0)
+		return -errno;
+	if (fstat(fd, &st) < 0)
+		return -errno;
+	if (!S_ISREG(st.st_mode) && !S_ISBLK(st.st_mode))
+		return -EMEDIUMTYPE;
+	return fchown(fd, uid, gid) < 0 ? -errno : 0;
+}
+
+/*
+ * The virtiofs sockets qvm-virtiofsd@NAME.service made before this unit's uid
+ * existed: to that uid, so that QEMU can connect (never through a symlink).
+ */
+static int grant_share_sockets(const struct vm_config *c, uid_t uid, gid_t gid)
+{
+	struct vm_paths paths;
+	char path[4096];
+
+	if (vm_paths_get(c, &paths) < 0)
+		return -ENAMETOOLONG;
+	for (size_t i = 0; i < c->n_shares; i++) {
+		struct stat st;
+
+		if (c->shares[i].mode != SHARE_VIRTIOFS || vm_share_socket(&paths, c->shares[i].name, path) < 0)
+			continue;
+		if (lstat(path, &st) < 0 || !S_ISSOCK(st.st_mode))
+			continue; /* qvm-launch reports a missing socket */
+		if (lchown(path, uid, gid) < 0)
+			return log_error_errno(errno, "cannot give %s to the VM's user: %m", path);
+	}
+	return 0;
+}
+
+/* The boot-limit slot files this VM's launcher may lock (it cannot create them: its own uid). Return: 0. */
+static int grant_boot_slots(const struct vm_config *c)
+{
+	int limit = c->boot_limit > 0 ? (int)c->boot_limit : boot_slot_default();
+	char dir[4096];
+	int r;
+
+	if (boot_slot_dir(dir) < 0)
+		return -ENAMETOOLONG;
+	r = boot_slot_make(dir, limit);
+	if (r < 0) /* not fatal: the launcher then boots without the limit, and says so */
+		log_warning("cannot make the boot slots in %s: %s", dir, strerror(-r));
+	return 0;
+}
+
+/*
+ * As root (ExecStartPre=+): hand the disks that live outside the state directory
+ * (disk =, [disk:*] path =) to the VM's own uid, the owner systemd gave
+ * $STATE_DIRECTORY. Missing [disk:*] files are created first. Only paths from
+ * /etc/qvm/NAME.ini are touched, and never through a symlink.
+ */
+static int grant(const struct vm_config *c)
+{
+	const char *state = getenv("STATE_DIRECTORY");
+	char error[1024] = "";
+	struct stat st;
+	int r;
+
+	if (!state || !*state || strchr(state, ':') || stat(state, &st) < 0)
+		return log_error_errno(-EINVAL, "--grant runs as ExecStartPre=+ of qvm@%s.service ($STATE_DIRECTORY is not set)",
+				 c->name);
+	if (c->image_disk) {
+		r = grant_file(c->image_disk, st.st_uid, st.st_gid);
+		if (r < 0)
+			return log_error_errno(r, "%s: disk = %s: %m", c->path, c->image_disk);
+	}
+	r = grant_share_sockets(c, st.st_uid, st.st_gid);
+	if (r < 0)
+		return r;
+	r = grant_boot_slots(c);
+	if (r < 0)
+		return r;
+	for (size_t i = 0; i < c->n_disks; i++) {
+		const struct disk_config *d = &c->disks[i];
+
+		if (!d->path)
+			continue;
+		if (access(d->path, F_OK) < 0 && d->size) {
+			r = qemu_img_create(d->path, config_enum_name("disk", "format", d->format), NULL, NULL, d->size,
+					    error, sizeof(error));
+			if (r < 0 && r != -EEXIST)
+				return log_error_errno(r, "cannot create disk %s: %s", d->path, error);
+		}
+		r = grant_file(d->path, st.st_uid, st.st_gid);
+		if (r < 0 && r != -ENOENT)
+			return log_error_errno(r, "%s: [disk:%s] path = %s: %m", c->path, d->name, d->path);
+	}
+	return 0;
 }
 
 /* Discard the VM's own overlay on purpose (qvm reset); data disks stay. */
@@ -396,11 +621,15 @@ static int reset(const struct vm_config *c)
 
 static void usage(FILE *f)
 {
-	fputs("Usage: qvm-image [--refresh | --reset] NAME\n"
+	fputs("Usage: qvm-image [--fetch | --refresh | --grant | --reset] NAME\n"
 	      "Prepare the disks of the VM in /etc/qvm/NAME.ini before it starts (ExecStartPre=):\n"
 	      "download and verify its base image into the cache once, create its qcow2 overlay and\n"
 	      "its [disk:NAME] data disks. Existing disks are never overwritten.\n\n"
-	      "  --refresh  download the base image again and verify it (qvm image refresh)\n"
+	      "  --fetch    only download and verify the base image into the cache\n"
+	      "             (qvm-fetch@NAME.service, as the user qvm)\n"
+	      "  --refresh  fetch the checksums again; a new version becomes a new cached file\n"
+	      "             that only new overlays use (qvm image refresh)\n"
+	      "  --grant    as root: give disks outside the state directory to the VM's uid\n"
 	      "  --reset    discard the VM's overlay; data disks stay (qvm reset)\n"
 	      "  --help     show this help\n"
 	      "Exit status: 0 ready, 1 failure, 2 usage or configuration error.\n", f);
@@ -410,20 +639,23 @@ int main(int argc, char *argv[])
 {
 	static const struct option opts[] = {
 		{ "refresh", no_argument, NULL, 'f' }, { "reset", no_argument, NULL, 'r' },
+		{ "fetch", no_argument, NULL, 'F' },   { "grant", no_argument, NULL, 'g' },
 		{ "help", no_argument, NULL, 'h' },    {}
 	};
 	_cleanup_config_free_ struct vm_config *c = NULL;
-	bool refresh = false, do_reset = false;
+	bool refresh = false, do_reset = false, fetch_only = false, do_grant = false;
 	int o, r;
 
 	while ((o = getopt_long(argc, argv, "h", opts, NULL)) >= 0)
 		switch (o) {
 		case 'f': refresh = true; break;
 		case 'r': do_reset = true; break;
+		case 'F': fetch_only = true; break;
+		case 'g': do_grant = true; break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
 		}
-	if (optind + 1 != argc || (refresh && do_reset)) {
+	if (optind + 1 != argc || refresh + do_reset + fetch_only + do_grant > 1) {
 		usage(stderr);
 		return 2;
 	}
@@ -431,10 +663,10 @@ int main(int argc, char *argv[])
 	r = helper_load_vm(argv[optind], &c);
 	if (r != HELPER_EXIT_OK)
 		return r;
-	if (!do_reset && !config_uses_image(c)) {
+	if (!do_reset && !do_grant && !config_uses_image(c)) {
 		log_info("VM %s has no [image] source or disk and no [disk:NAME]: nothing to do", c->name);
 		return 0;
 	}
-	r = do_reset ? reset(c) : prepare(c, refresh);
+	r = do_reset ? reset(c) : do_grant ? grant(c) : prepare(c, refresh, fetch_only);
 	return r < 0 ? 1 : 0;
 }

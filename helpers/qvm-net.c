@@ -4,12 +4,16 @@
  *
  * qvm-net runs as root (ExecStartPre=+ and ExecStopPost=+ of qvm@NAME.service)
  * only for VMs with [network] mode = tap. It exists so that QEMU itself never
- * needs privileges: it makes a persistent tap owned by the qvm user, which the
+ * needs privileges: it makes a persistent tap owned by the VM's own user, which the
  * unprivileged QEMU then opens by name.
  *
  * It may:
  *   - create and delete the VM's own tap, named by vm_tap_name() ("qvm-NAME",
- *     or a hashed form that fits IFNAMSIZ), and attach it to the VM's bridge;
+ *     or a hashed form that fits IFNAMSIZ), and attach it to the VM's bridge.
+ *     The tap carries the alias "qvm:NAME": up reuses only a tap with its own
+ *     alias, and down deletes only that one, so two VM names that map to one
+ *     tap name (qvm check and the generator reject them) never share a tap,
+ *     and one VM's stop never removes another's live tap;
  *   - create qvm's own bridge QVM_BRIDGE with QVM_BRIDGE_ADDRESS and bring it
  *     up, when a VM asks for bridge = QVM_BRIDGE. That bridge stays when VMs
  *     stop (other VMs may use it; it holds no state).
@@ -32,6 +36,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "helper.h"
 #include "config.h"
@@ -42,12 +47,24 @@
 #define QVM_BRIDGE "qvmbr0"
 #define QVM_BRIDGE_ADDRESS "10.88.0.1/24"
 
-/* The uid and gid the tap is handed to: the qvm user ($QVM_USER for tests). */
+/*
+ * The uid and gid the tap is handed to: the owner of $STATE_DIRECTORY, which
+ * systemd created for the VM's own DynamicUser= identity just before this
+ * ExecStartPre=+ ran; $QVM_USER (tests), else the user qvm, outside systemd.
+ */
 static int tap_owner(uid_t *uid, gid_t *gid)
 {
+	const char *state = getenv("STATE_DIRECTORY");
 	const char *user = getenv("QVM_USER") ? getenv("QVM_USER") : "qvm";
-	struct passwd *pw = getpwnam(user);
+	struct passwd *pw;
+	struct stat st;
 
+	if (state && *state && !strchr(state, ':') && stat(state, &st) == 0 && st.st_uid != 0) {
+		*uid = st.st_uid;
+		*gid = st.st_gid;
+		return 0;
+	}
+	pw = getpwnam(user);
 	if (!pw)
 		return log_error_errno(ESRCH, "user %s does not exist (systemd-sysusers creates it from qvm's sysusers.d file)",
 				 user);
@@ -56,10 +73,21 @@ static int tap_owner(uid_t *uid, gid_t *gid)
 	return 0;
 }
 
-/* Is interface @name missing (0), a tun/tap device (1), or something else (-EEXIST, logged)? */
-static int tap_state(const char *name)
+/* The alias qvm-net gives VM @vm's tap ("qvm:NAME"): who owns the device, since two names may share one. */
+static char *tap_alias(const char *vm, char buf[static NETDEV_ALIAS_MAX])
 {
-	char kind[32];
+	snprintf(buf, NETDEV_ALIAS_MAX, "qvm:%s", vm);
+	return buf;
+}
+
+/*
+ * Is interface @name missing (0), VM @vm's own tap (1), or something else:
+ * not a tap, or another VM's tap, or a tap qvm-net did not mark (-EEXIST, logged)?
+ * Only root can set the alias, so a VM cannot forge it.
+ */
+static int tap_state(const char *name, const char *vm)
+{
+	char kind[32], alias[NETDEV_ALIAS_MAX], want[NETDEV_ALIAS_MAX];
 	int r = netdev_kind(name, kind);
 
 	if (r == -ENODEV)
@@ -68,7 +96,18 @@ static int tap_state(const char *name)
 		return log_error_errno(r, "cannot look up interface %s: %m", name);
 	if (strcmp(kind, "tun") != 0)
 		return log_error_errno(EEXIST, "interface %s exists and is not a tap (kind '%s'); not touching it", name, kind);
-	return 1;
+	r = netdev_alias(name, alias);
+	if (r < 0)
+		return log_error_errno(r, "cannot look up interface %s: %m", name);
+	if (strcmp(alias, tap_alias(vm, want)) == 0)
+		return 1;
+	if (alias[0])
+		log_error("tap %s belongs to %s, not to VM %s; not touching it (two VM names map to one tap "
+			"name: run qvm check)", name, alias, vm);
+	else
+		log_error("tap %s has no alias qvm:NAME, so it is no VM's; not touching it (if nothing uses "
+			"it: ip link delete %s)", name, name);
+	return -EEXIST;
 }
 
 /* Is @bridge really a bridge (it exists)? Logs when not. */
@@ -111,7 +150,7 @@ static int ensure_bridge(const char *bridge)
 static int net_up(const struct vm_config *c)
 {
 	const char *bridge = c->net_bridge ? c->net_bridge : QVM_BRIDGE;
-	char tap[16];
+	char tap[16], alias[NETDEV_ALIAS_MAX];
 	uid_t uid;
 	gid_t gid;
 	int r;
@@ -122,7 +161,7 @@ static int net_up(const struct vm_config *c)
 	r = tap_owner(&uid, &gid);
 	if (r < 0)
 		return r;
-	r = tap_state(tap);
+	r = tap_state(tap, c->name);
 	if (r < 0)
 		return r;
 	r = ensure_bridge(bridge);
@@ -131,7 +170,9 @@ static int net_up(const struct vm_config *c)
 	r = netdev_tap_create(tap, uid, gid);
 	if (r < 0)
 		return log_error_errno(r, "cannot create tap %s: %m", tap);
-	r = netdev_set_master(tap, bridge);
+	r = netdev_set_alias(tap, tap_alias(c->name, alias));
+	if (r >= 0)
+		r = netdev_set_master(tap, bridge);
 	if (r >= 0)
 		r = netdev_set_up(tap);
 	if (r < 0) {
@@ -143,11 +184,11 @@ static int net_up(const struct vm_config *c)
 	return 0;
 }
 
-/* down: remove the tap of VM @name (also after a crash; a missing tap is fine). */
+/* down: remove the tap of VM @name (also after a crash; a missing tap is fine, another VM's is an error and stays). */
 static int net_down(const char *name)
 {
 	char tap[16];
-	int r = tap_state(vm_tap_name(name, tap));
+	int r = tap_state(vm_tap_name(name, tap), name);
 
 	if (r <= 0)
 		return r;
@@ -161,10 +202,10 @@ static void usage(FILE *f)
 {
 	fputs("Usage: qvm-net up|down NAME\n"
 	      "Privileged network helper of qvm@NAME.service for [network] mode = tap.\n"
-	      "  up    create the VM's tap (owned by user qvm), attach it to [network] bridge\n"
+	      "  up    create the VM's tap (owned by the VM's user, alias qvm:NAME), attach it to [network] bridge\n"
 	      "        (creating qvm's own bridge " QVM_BRIDGE " with " QVM_BRIDGE_ADDRESS " when asked for),\n"
 	      "        and bring it up\n"
-	      "  down  remove the VM's tap; the bridge stays\n"
+	      "  down  remove the VM's tap (only one with alias qvm:NAME); the bridge stays\n"
 	      "Exit status: 0 done, 1 failure, 2 usage or configuration error.\n", f);
 }
 

@@ -60,7 +60,8 @@ static int listen_for_qemu(const char *path, uid_t uid, gid_t gid)
 	if (fd < 0)
 		return -errno;
 	unlink(path);
-	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || chown(path, uid, gid) < 0 || chmod(path, 0600) < 0 ||
+	/* chmod before chown: once it is the VM user's, root without CAP_FOWNER may not chmod it */
+	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || chmod(path, 0600) < 0 || chown(path, uid, gid) < 0 ||
 	    listen(fd, 1) < 0)
 		return -errno;
 	return TAKE_FD(fd);
@@ -167,14 +168,20 @@ static int supervise(const struct vm_config *c, pid_t *pids)
 	return failed ? -EIO : 0;
 }
 
-/* Remove the sockets of @c's virtiofs shares. */
-static void remove_sockets(const struct vm_config *c, const struct vm_paths *p)
+/*
+ * Remove the sockets of @c's virtiofs shares. The runtime dir is the VM user's (@uid:@gid):
+ * root without CAP_DAC_OVERRIDE takes it back for the unlinks, then returns it.
+ */
+static void remove_sockets(const struct vm_config *c, const struct vm_paths *p, uid_t uid, gid_t gid)
 {
 	char path[4096];
+	bool taken = chown(p->runtime_dir, 0, gid) == 0;
 
 	for (size_t i = 0; i < c->n_shares; i++)
 		if (c->shares[i].mode == SHARE_VIRTIOFS && vm_share_socket(p, c->shares[i].name, path) == 0)
 			unlink(path);
+	if (taken && chown(p->runtime_dir, uid, gid) < 0)
+		log_msg(LOG_WARNING, errno, "cannot give %s back to the VM's user: %m", p->runtime_dir);
 }
 
 /* Start every virtiofsd of @c, report READY=1, supervise. Return: the exit status. */
@@ -194,7 +201,8 @@ static int serve(const struct vm_config *c)
 	if (virtiofsd_find(dirs, binary) < 0)
 		return log_error("no virtiofsd: no vhost-user descriptor of type \"fs\" in %s (install qemu-system-common, or virtiofsd)",
 				 dirs), 1;
-	if (mkdir_p(p.runtime_dir, 0750) < 0 || chown(p.runtime_dir, uid, gid) < 0)
+	/* Root's while the sockets are made (the unit has no CAP_DAC_OVERRIDE), then the VM's. */
+	if (mkdir_p(p.runtime_dir, 0750) < 0 || chown(p.runtime_dir, 0, gid) < 0)
 		return log_error_errno(errno, "cannot create %s: %m", p.runtime_dir), 1;
 	sigemptyset(&mask);
 	sigaddset(&mask, SIGTERM);
@@ -204,6 +212,8 @@ static int serve(const struct vm_config *c)
 	for (size_t i = 0; i < c->n_shares && r >= 0; i++)
 		if (c->shares[i].mode == SHARE_VIRTIOFS)
 			r = start_share(&p, &c->shares[i], binary, uid, gid, &pids[i]);
+	if (r >= 0 && chown(p.runtime_dir, uid, gid) < 0)
+		r = log_error_errno(errno, "cannot give %s to the VM's user: %m", p.runtime_dir);
 	if (r >= 0)
 		sd_notifyf(0, "READY=1\nSTATUS=serving the virtiofs shares of VM %s", c->name);
 	else
@@ -211,7 +221,7 @@ static int serve(const struct vm_config *c)
 			if (pids[i] > 0)
 				kill(pids[i], SIGTERM);
 	r = supervise(c, pids) < 0 || r < 0;
-	remove_sockets(c, &p);
+	remove_sockets(c, &p, uid, gid);
 	return r;
 }
 

@@ -54,6 +54,24 @@ int boot_slot_try(const char *dir, int n, int *slot)
 	return -EAGAIN;
 }
 
+int boot_slot_make(const char *dir, int n)
+{
+	char path[4096];
+
+	if (mkdir(dir, 0755) < 0 && errno != EEXIST)
+		return -errno;
+	for (int i = 0; i < n; i++) {
+		_cleanup_close_ int fd = -1;
+
+		if (snprintf(path, sizeof(path), "%s/%d", dir, i) >= (int)sizeof(path))
+			return -ENAMETOOLONG;
+		fd = open(path, O_RDONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
+		if (fd < 0)
+			return -errno;
+	}
+	return 0;
+}
+
 int boot_slot_default(void)
 {
 	long n = sysconf(_SC_NPROCESSORS_ONLN);

@@ -28,6 +28,15 @@ int boot_slot_dir(char buf[static 4096]);
 int boot_slot_try(const char *dir, int n, int *slot);
 
 /**
+ * boot_slot_make() - as root, before a VM starts: slot files 0 .. @n-1 in @dir
+ * (mode 0644), so that launchers running as different uids share them and only
+ * need to open them for reading
+ *
+ * Return: 0, or negative errno.
+ */
+int boot_slot_make(const char *dir, int n);
+
+/**
  * boot_slot_default() - the limit when the VM's file sets none: the host's online CPUs.
  *
  * Return: at least 1.

@@ -162,7 +162,7 @@ static const struct key_def key_table[] = {
 		  "adds a graphics card (VGA on x86, virtio-gpu elsewhere), a USB tablet and\n"
 		  "keyboard, and a VNC server that listens only on the unix socket\n"
 		  ".I /run/qvm/NAME/vnc.sock\n"
-		  "(reachable by root and the qvm user), or on 127.0.0.1 with vnc-port.\n"
+		  "(in the VM's 0700 runtime directory: root only), or on 127.0.0.1 with vnc-port.\n"
 		  ".B qvm display NAME\n"
 		  "prints how to connect, also from another machine through ssh."),
 	ROW_INT("vm", "vnc-port", vm_config, vnc_port, .def = "0", .min = 0, .max = 65535,
@@ -215,7 +215,24 @@ static const struct key_def key_table[] = {
 		  "file that lists the image's file name. An image downloaded over http(s) needs\n"
 		  ".B checksum\n"
 		  "or\n"
-		  ".BR checksums ."),
+		  ".BR checksums .\n"
+		  "A checksums file over plain\n"
+		  ".B http://\n"
+		  "is refused unless it is signed\n"
+		  ".RB ( checksums-keyring ):\n"
+		  "anyone on the path could rewrite it. Redirects from https never go to http."),
+	ROW_PATH("image", "checksums-keyring", vm_config, image_checksums_keyring,
+		.doc =
+		  "(path) An OpenPGP keyring (binary or armored) for\n"
+		  ".BR gpgv (1):\n"
+		  "the checksums file must carry a good signature by one of its keys, read from\n"
+		  ".B checksums-signature\n"
+		  "(a detached signature), or the image is refused. qvm new's presets set it."),
+	ROW_STRING("image", "checksums-signature", vm_config, image_checksums_signature,
+		.doc =
+		  "(string) URL or path of the detached signature of\n"
+		  ".BR checksums ;\n"
+		  "default: the checksums URL + \".sign\", as Debian publishes SHA512SUMS.sign."),
 	ROW_SIZE("image", "size", vm_config, image_size, .min = MIB,
 		.doc =
 		  "(size) Size the VM's own disk grows to; default: the base image's size.\n"
@@ -236,14 +253,18 @@ static const struct key_def key_table[] = {
 		  "discards it on purpose. A downloaded image goes to\n"
 		  ".I .NAME.partial\n"
 		  "in the cache, is resumed with a Range request after an interruption, is\n"
-		  "verified as a whole, and only then renamed into place (mode 0444) next to a\n"
-		  ".I .verified\n"
-		  "record of its checksum, size, mtime and inode. Later starts compare that\n"
-		  "record with the file instead of hashing it again, so a warm start reads\n"
-		  "nothing and transfers nothing;\n"
+		  "verified as a whole, and only then renamed into place (mode 0444) under its\n"
+		  "checksum,\n"
+		  ".IR ALGO-HEX-FILE .\n"
+		  "A cached base is never rewritten: a warm start reads nothing and transfers\n"
+		  "nothing, and\n"
 		  ".B qvm image refresh NAME\n"
-		  "downloads and verifies it again (and re-reads\n"
-		  ".BR checksums )."),
+		  "re-reads\n"
+		  ".B checksums\n"
+		  "and stores a new version as a new file that only new overlays (and\n"
+		  ".BR \"qvm reset\" )\n"
+		  "use; existing disks keep their base. See\n"
+		  ".BR qvm-security (7)."),
 	ROW_PATH("image", "disk", vm_config, image_disk,
 		.doc =
 		  "(path) An existing writable disk image used directly, instead of\n"
@@ -287,9 +308,11 @@ static const struct key_def key_table[] = {
 		  "in the VM's state directory /var/lib/qvm/VM.\n"
 		  "Outside the state directory the VM's sandbox may write this one file and\n"
 		  "nothing else of its directory (ReadWritePaths= names the file), so qvm cannot\n"
-		  "create it there: create it first (for example\n"
-		  ".BR \"qemu-img create -f qcow2 PATH 50G\" ,\n"
-		  "owned by the user qvm)."),
+		  "create it there itself: at the first start\n"
+		  ".B qvm-image --grant\n"
+		  "(as root) creates it with\n"
+		  ".B size\n"
+		  "and, at every start, gives it to the VM's own uid."),
 
 	/* [share:NAME] */
 	ROW_PATH("share", "path", share_config, path,
@@ -351,7 +374,16 @@ static const struct key_def key_table[] = {
 		.doc =
 		  "(string) crypt(3) hash of the user's password, as made by\n"
 		  ".BR \"mkpasswd -m sha-512\" .\n"
-		  "Default: password login locked."),
+		  "Default: password login locked. The INI is world-readable (every VM's own\n"
+		  "user must read it), so a hash here can be read by every local user and is\n"
+		  "warned about; prefer\n"
+		  ".BR password-hash-file ."),
+	ROW_PATH("cloud-init", "password-hash-file", vm_config, ci_password_hash_file,
+		.doc =
+		  "(path) A file holding the crypt(3) hash on one line, read by systemd on the\n"
+		  "VM's behalf (LoadCredential=), so it may be mode 0600, owned by root.\n"
+		  "Excludes\n"
+		  ".BR password-hash ."),
 	ROW_BOOL("cloud-init", "sudo", vm_config, ci_sudo, .def = "yes",
 		.doc =
 		  "(boolean, default yes) Give the user passwordless sudo."),
@@ -406,13 +438,12 @@ static const struct key_def key_table[] = {
 		  "(string) Bridge the tap joins (tap mode). qvm creates and configures its own\n"
 		  "bridge qvmbr0 (10.88.0.1/24) the first time a VM asks for it, and leaves it in\n"
 		  "place when VMs stop; any other bridge must exist and is left alone.\n"
-		  "The tap is named\n"
+		  "The tap is\n"
 		  ".BI qvm- NAME\n"
-		  "when that fits in 15 characters, else\n"
-		  ".BI qvm- FIRST6 - HASH\n"
-		  "(the first six characters of the VM name and four hex digits of a hash of\n"
-		  "the whole name), and is owned by the qvm user so that QEMU opens it without\n"
-		  "privileges.\n"
+		  "for names of up to 10 characters, else\n"
+		  ".BI qvm- FIRST3 HASH\n"
+		  "(8 hex digits; two VMs that meet are rejected), owned by the VM's own uid, alias\n"
+		  ".BR qvm:NAME .\n"
 		  ".IP\n"
 		  "In tap mode,\n"
 		  ".B ssh\n"
@@ -512,8 +543,10 @@ static const struct key_def key_table[] = {
 		  ".B unix\n"
 		  "for the socket\n"
 		  ".IR /run/qvm/NAME/gdb.sock ,\n"
-		  "which QEMU makes with the qvm user's umask (0022: only root and qvm can\n"
-		  "connect). Other addresses are an error; reach a remote stub through\n"
+		  "in the VM's 0700 runtime directory: only root can connect. A loopback TCP\n"
+		  "port is open to every local user; prefer\n"
+		  ".BR unix .\n"
+		  "Other addresses are an error; reach a remote stub through\n"
 		  ".BR \"ssh -L\" ."),
 	ROW_BOOL("qemu", "gdb-wait", vm_config, qemu_gdb_wait, .def = "no",
 		.doc =
@@ -553,8 +586,9 @@ static const struct key_def key_table[] = {
 		  "connection is separate, so its events and its stop sequence never depend on a\n"
 		  "monitor client. With this key the generator adds the group to the unit's\n"
 		  ".B SupplementaryGroups=\n"
-		  "(so the launcher may hand the socket to it) and makes the runtime directory\n"
-		  "traversable (mode 0751)."),
+		  "(so the launcher may hand the socket to it), makes the runtime directory\n"
+		  "traversable (mode 0751), allows chown() and sets PrivateUsers=no: in a\n"
+		  "private user namespace the group would not exist (see qvm-security(7))."),
 };
 
 const struct key_def *config_keys(size_t *n)

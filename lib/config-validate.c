@@ -196,6 +196,17 @@ static void validate_storage(struct parse_state *st)
 	else if (c->image_source && source_is_remote(c->image_source) && !c->image_checksum && !c->image_checksums)
 		PROBLEM_AT(st, where(st, "image", "source"),
 			   "a downloaded image must be verified: add checksum = sha512:HEX or checksums = URL");
+	if (c->image_checksums && !c->image_checksum && strncmp(c->image_checksums, "http://", 7) == 0 &&
+	    !c->image_checksums_keyring)
+		PROBLEM_AT(st, where(st, "image", "checksums"),
+			   "checksums over plain http can be rewritten on the way: use https, pin checksum = sha512:HEX, "
+			   "or verify a signature with checksums-keyring = /path/keyring.gpg");
+	if ((c->image_checksums_keyring || c->image_checksums_signature) && !c->image_checksums)
+		PROBLEM_AT(st, where(st, "image", c->image_checksums_keyring ? "checksums-keyring" : "checksums-signature"),
+			   "checksums-keyring and checksums-signature need checksums = URL");
+	if (c->image_checksums_signature && !c->image_checksums_keyring)
+		PROBLEM_AT(st, where(st, "image", "checksums-signature"),
+			   "checksums-signature needs checksums-keyring = /path/keyring.gpg to check it against");
 	if ((c->image_checksum || c->image_checksums || (c->image_size && !c->boot_cdrom)) && !c->image_source &&
 	    !c->image_disk)
 		PROBLEM_AT(st, where(st, "image", NULL),
@@ -279,8 +290,11 @@ static void validate_cloud_init(struct parse_state *st)
 	if (c->ci_hostname && !hostname_valid(c->ci_hostname))
 		PROBLEM_AT(st, where(st, "cloud-init", "hostname"),
 			   "invalid hostname '%s': use letters, digits, '-' and '.'", c->ci_hostname);
+	if (c->ci_password_hash && c->ci_password_hash_file)
+		PROBLEM_AT(st, where(st, "cloud-init", "password-hash-file"),
+			   "password-hash and password-hash-file exclude each other: choose one");
 	if (c->ci_user_data && (c->ci_user || c->ci_ssh_authorized_keys || c->ci_ssh_authorized_keys_files ||
-				c->ci_password_hash || c->ci_packages || c->ci_timezone))
+				c->ci_password_hash || c->ci_password_hash_file || c->ci_packages || c->ci_timezone))
 		PROBLEM_AT(st, where(st, "cloud-init", "user-data"),
 			   "user-data is used verbatim, so user, ssh keys, password-hash, packages and timezone cannot be added to it; put them in your user-data file");
 	STRV_FOREACH(f, c->ci_ssh_authorized_keys_files)
@@ -305,6 +319,13 @@ static void validate_network(struct parse_state *st)
 
 	if (c->net_mode == NET_TAP && !c->net_bridge)
 		PROBLEM_AT(st, where(st, "network", "mode"), "mode = tap needs bridge = NAME (qvmbr0 is qvm's own)");
+	if (c->net_mode == NET_TAP) { /* for crosscheck_taps(), which runs after the parse */
+		struct location at = where(st, "network", "mode");
+
+		free(c->net_mode_file);
+		c->net_mode_file = at.path ? strdup(at.path) : NULL;
+		c->net_mode_line = at.line;
+	}
 	if (c->net_mode != NET_TAP && (c->net_bridge || c->net_address || c->net_gateway || c->net_dns))
 		PROBLEM_AT(st, where(st, "network", c->net_bridge ? "bridge" : "address"),
 			   "bridge, address, gateway and dns need mode = tap");

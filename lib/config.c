@@ -220,6 +220,7 @@ struct vm_config *config_free(struct vm_config *c)
 	free(c->shares);
 	free(c->name);
 	free(c->path);
+	free(c->net_mode_file);
 	free(c);
 	return NULL;
 }

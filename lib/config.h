@@ -83,6 +83,8 @@ struct vm_config {
 	char *name;               /* file name without .ini */
 	char *path;               /* the main INI file */
 	char digest[CONFIG_DIGEST_SIZE]; /* config_digest() of the files read; "" if unknown */
+	char *net_mode_file;      /* where mode = tap was set (main INI or a drop-in), for crosschecks */
+	unsigned net_mode_line;
 
 	/* [vm] */
 	char *description;
@@ -110,6 +112,8 @@ struct vm_config {
 	char *image_source;       /* URL or local path of the base image */
 	char *image_checksum;     /* ALGO:HEX */
 	char *image_checksums;    /* URL of SHA256SUMS / SHA512SUMS */
+	char *image_checksums_keyring;   /* OpenPGP keyring the checksums must be signed with */
+	char *image_checksums_signature; /* URL of their detached signature; default: checksums + ".sign" */
 	uint64_t image_size;      /* the VM's own disk grows to this; 0 = base size */
 	char *image_disk;         /* an existing writable disk, used directly */
 	enum image_disk_format image_disk_format; /* its format; auto: recorded at the first start */
@@ -129,6 +133,7 @@ struct vm_config {
 	char **ci_ssh_authorized_keys;
 	char **ci_ssh_authorized_keys_files;
 	char *ci_password_hash;
+	char *ci_password_hash_file;   /* the hash, read through LoadCredential= */
 	bool ci_sudo;
 	char **ci_packages;
 	char *ci_timezone;

@@ -12,6 +12,7 @@
 #define CRED_USER_DATA "qvm.user-data"
 #define CRED_VENDOR_DATA "qvm.vendor-data"
 #define CRED_NETWORK_CONFIG "qvm.network-config"
+#define CRED_PASSWORD_HASH "qvm.password-hash"
 
 /**
  * credential_open() - open the credential @name, or @path when run outside systemd

@@ -6,8 +6,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "macro.h"
+#include "paths.h"
 #include "strv.h"
 
 char *vm_ref_name(const char *ref, char buf[static 256])
@@ -112,6 +114,36 @@ int crosscheck_ports(const struct crosscheck_set *set, struct diag_list *errors)
 	for (size_t i = 0; i < set->n; i++)
 		free(fw[i]);
 	return r < 0 ? r : found;
+}
+
+int crosscheck_taps(const struct crosscheck_set *set, struct diag_list *errors, bool *clashing)
+{
+	char tap_i[16], tap_j[16];
+	int found = 0;
+
+	for (size_t i = 0; i < set->n; i++) {
+		const struct vm_config *a = set->configs[i];
+
+		if (a->net_mode != NET_TAP)
+			continue;
+		vm_tap_name(a->name, tap_i);
+		for (size_t j = i + 1; j < set->n; j++) {
+			const struct vm_config *b = set->configs[j];
+
+			if (b->net_mode != NET_TAP || strcmp(tap_i, vm_tap_name(b->name, tap_j)) != 0)
+				continue;
+			found++;
+			if (clashing)
+				clashing[j] = true;
+			if (!reported(set, i) && !reported(set, j))
+				continue;
+			if (diag_add(errors, b->net_mode_file ?: b->path, b->net_mode_line,
+				     "VMs %s and %s would share the tap %s (%s:%u); rename one of them", b->name, a->name,
+				     tap_i, a->net_mode_file ?: a->path, a->net_mode_line) < 0)
+				return -ENOMEM;
+		}
+	}
+	return found;
 }
 
 /* Depth-first search state for crosscheck_cycles(). */
@@ -224,4 +256,27 @@ int crosscheck_references(const struct crosscheck_set *set, struct diag_list *er
 			}
 	}
 	return found;
+}
+
+int crosscheck_secrets(const struct vm_config *c, struct diag_list *warnings)
+{
+	struct stat st;
+	int n = 0;
+
+	if (c->ci_password_hash && stat(c->path, &st) == 0 && (st.st_mode & S_IROTH)) {
+		if (diag_add(warnings, c->path, 0,
+			     "password-hash is in a world-readable file (mode %04o): every local user and every VM can "
+			     "read it; move it to password-hash-file = /etc/qvm/%s.password (mode 0600, root)",
+			     (unsigned)(st.st_mode & 07777), c->name) < 0)
+			return -ENOMEM;
+		n++;
+	}
+	if (c->ci_password_hash_file && stat(c->ci_password_hash_file, &st) == 0 && (st.st_mode & 0077)) {
+		if (diag_add(warnings, c->path, 0,
+			     "password-hash-file = %s is readable by others (mode %04o): make it 0600, owned by root",
+			     c->ci_password_hash_file, (unsigned)(st.st_mode & 07777)) < 0)
+			return -ENOMEM;
+		n++;
+	}
+	return n;
 }

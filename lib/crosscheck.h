@@ -1,4 +1,4 @@
-/* crosscheck.h - problems that only show across VMs: port clashes, ordering cycles, missing VMs */
+/* crosscheck.h - problems that only show across VMs: port and tap clashes, ordering cycles, missing VMs */
 #pragma once
 
 #include <stdbool.h>
@@ -34,6 +34,17 @@ struct crosscheck_set {
 int crosscheck_ports(const struct crosscheck_set *set, struct diag_list *errors);
 
 /**
+ * crosscheck_taps() - find tap-mode VMs whose names map to one tap device
+ * @set: the VMs
+ * @errors: each clash is appended at the later VM's "mode = tap" line, naming
+ *          the earlier VM and its line
+ * @clashing: NULL, or one flag per VM, set for the later VM of each clash
+ *            (the generator does not generate it)
+ * Return: number of clashes found, or -ENOMEM
+ */
+int crosscheck_taps(const struct crosscheck_set *set, struct diag_list *errors, bool *clashing);
+
+/**
  * crosscheck_cycles() - find ordering cycles through after= and requires=
  * @set: the VMs; only edges between VMs in @set are followed
  * @errors: each cycle is appended once, as "a -> b -> a", at the path of
@@ -63,3 +74,10 @@ int crosscheck_references(const struct crosscheck_set *set, struct diag_list *er
  * Return: @buf holding the VM name, or NULL when @ref names another unit
  */
 char *vm_ref_name(const char *ref, char buf[static 256]);
+
+/**
+ * crosscheck_secrets() - warn when @c's password hash can be read by other users:
+ * password-hash in a world-readable INI, or a password-hash-file open to group or others
+ * Return: number of warnings appended to @warnings, or -ENOMEM
+ */
+int crosscheck_secrets(const struct vm_config *c, struct diag_list *warnings);

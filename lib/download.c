@@ -129,7 +129,8 @@ static CURL *curl_for(const char *url, struct transfer *t, char errbuf[static CU
 		return NULL;
 	curl_easy_setopt(c, CURLOPT_URL, url);
 	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https,file");
-	curl_easy_setopt(c, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+	/* an https transfer never continues over plain http (M6) */
+	curl_easy_setopt(c, CURLOPT_REDIR_PROTOCOLS_STR, strncmp(url, "https://", 8) == 0 ? "https" : "http,https");
 	curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 1L);
 	curl_easy_setopt(c, CURLOPT_FAILONERROR, 1L);
 	curl_easy_setopt(c, CURLOPT_USERAGENT, "qvm");
@@ -171,6 +172,13 @@ static int describe_failure(struct transfer *t, CURLcode rc, const char *url, co
 
 int download_text(const char *url, size_t max, char **ret, char *error, size_t error_size)
 {
+	size_t len;
+
+	return download_data(url, max, ret, &len, error, error_size);
+}
+
+int download_data(const char *url, size_t max, char **ret, size_t *ret_len, char *error, size_t error_size)
+{
 	char errbuf[CURL_ERROR_SIZE] = "";
 	struct transfer t = { .fd = -1, .mem_max = max };
 	CURLcode rc;
@@ -195,6 +203,7 @@ int download_text(const char *url, size_t max, char **ret, char *error, size_t e
 	}
 	t.mem[t.mem_len] = '\0';
 	*ret = t.mem;
+	*ret_len = t.mem_len;
 	return 0;
 }
 
@@ -332,6 +341,8 @@ int download_image(const char *url, const char *dir, const char *name, const str
 		unlink(partial); /* a wrong file is never kept, not even to resume */
 		r = -EBADMSG;
 	}
+	if (r == -ENOSPC || r == -EDQUOT)
+		unlink(partial); /* it cannot be resumed into a full disk, and it would keep the disk full */
 	hasher_free(t.hasher);
 	close(t.fd);
 	if (r < 0)

@@ -17,6 +17,12 @@ typedef void (*download_progress_fn)(uint64_t done, uint64_t total, void *userda
 int download_text(const char *url, size_t max, char **ret, char *error, size_t error_size);
 
 /**
+ * download_data() - download_text() that also says how many bytes came (binary data)
+ * Return: 0, or negative errno
+ */
+int download_data(const char *url, size_t max, char **ret, size_t *ret_len, char *error, size_t error_size);
+
+/**
  * download_image() - download @url as @dir/@name, verified against @expected
  *
  * Bytes go to @dir/.@name.partial, hashed as they arrive; an interrupted

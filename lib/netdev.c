@@ -135,6 +135,46 @@ int netdev_kind(const char *name, char kind[static 32])
 	return rtnl_talk(link_msg(buf, RTM_GETLINK, 0, index), link_reply_kind, kind);
 }
 
+/* mnl_attr_parse() callback: copy IFLA_IFALIAS into @data (NETDEV_ALIAS_MAX bytes). */
+static int link_attr_alias(const struct nlattr *a, void *data)
+{
+	if (mnl_attr_get_type(a) == IFLA_IFALIAS && mnl_attr_validate(a, MNL_TYPE_STRING) >= 0)
+		snprintf(data, NETDEV_ALIAS_MAX, "%.*s", (int)mnl_attr_get_payload_len(a),
+			 (const char *)mnl_attr_get_payload(a));
+	return MNL_CB_OK;
+}
+
+/* mnl_cb_run() callback for the RTM_NEWLINK reply to RTM_GETLINK: the alias. */
+static int link_reply_alias(const struct nlmsghdr *nlh, void *data)
+{
+	mnl_attr_parse(nlh, sizeof(struct ifinfomsg), link_attr_alias, data);
+	return MNL_CB_OK;
+}
+
+int netdev_alias(const char *name, char alias[static NETDEV_ALIAS_MAX])
+{
+	char buf[NL_BUFFER_SIZE];
+	unsigned index = if_nametoindex(name);
+
+	alias[0] = '\0';
+	if (!index)
+		return -ENODEV;
+	return rtnl_talk(link_msg(buf, RTM_GETLINK, 0, index), link_reply_alias, alias);
+}
+
+int netdev_set_alias(const char *name, const char *alias)
+{
+	char buf[NL_BUFFER_SIZE];
+	unsigned index = if_nametoindex(name);
+	struct nlmsghdr *nlh;
+
+	if (!index)
+		return -ENODEV;
+	nlh = link_msg(buf, RTM_NEWLINK, 0, index);
+	mnl_attr_put_strz(nlh, IFLA_IFALIAS, alias);
+	return rtnl_request(nlh);
+}
+
 int netdev_bridge_create(const char *name)
 {
 	char buf[NL_BUFFER_SIZE];

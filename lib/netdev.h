@@ -25,6 +25,20 @@ bool netdev_exists(const char *name);
  */
 int netdev_kind(const char *name, char kind[static 32]);
 
+#define NETDEV_ALIAS_MAX 256 /* IFALIASZ */
+
+/**
+ * netdev_alias() - the alias (ifalias) of interface @name; "" when it has none
+ * Return: 0, -ENODEV when there is no such interface, or negative errno
+ */
+int netdev_alias(const char *name, char alias[static NETDEV_ALIAS_MAX]);
+
+/**
+ * netdev_set_alias() - set the alias of interface @name (needs CAP_NET_ADMIN)
+ * Return: 0, or negative errno
+ */
+int netdev_set_alias(const char *name, const char *alias);
+
 /**
  * netdev_tap_create() - create persistent tap @name owned by @uid/@gid, so an
  * unprivileged QEMU of that user can open it (an existing tap is reused)

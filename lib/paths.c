@@ -2,8 +2,11 @@
 #include "paths.h"
 #include "basic.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <stdarg.h>
+#include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -90,12 +93,44 @@ unsigned name_hash(const char *s)
 	return h;
 }
 
+/* FNV-1a 64 of @s. */
+static uint64_t name_hash64(const char *s)
+{
+	uint64_t h = 14695981039346656037ULL;
+
+	for (; *s; s++)
+		h = (h ^ (unsigned char)*s) * 1099511628211ULL;
+	return h;
+}
+
 char *vm_tap_name(const char *name, char buf[static 16])
 {
-	if (strlen(name) <= 11)
+	uint64_t h = name_hash64(name);
+
+	if (strlen(name) <= 10)
 		snprintf(buf, 16, "qvm-%s", name);
 	else
-		snprintf(buf, 16, "qvm-%.6s-%04x", name, name_hash(name) & 0xffff);
+		snprintf(buf, 16, "qvm-%.3s%08x", name, (unsigned)((h ^ (h >> 32)) & 0xffffffffu));
+	return buf;
+}
+
+char *vm_user_name(const char *name, char buf[static 32])
+{
+	uint64_t h = name_hash64(name);
+	size_t n = strlen(name);
+	bool plain = n <= 27;
+
+	/* systemd's DynamicUser= wants [A-Za-z_][A-Za-z0-9_-]*, at most 31 characters */
+	for (size_t i = 0; i < n; i++)
+		plain = plain && (isalnum((unsigned char)name[i]) || name[i] == '_' || name[i] == '-');
+	if (plain) {
+		snprintf(buf, 32, "qvm-%s", name);
+		return buf;
+	}
+	snprintf(buf, 32, "qvm-%.10s-%016llx", name, (unsigned long long)h);
+	for (char *p = buf + 4; *p; p++)
+		if (!isalnum((unsigned char)*p) && *p != '-')
+			*p = '_';
 	return buf;
 }
 

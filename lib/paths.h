@@ -63,9 +63,11 @@ int vm_disk_store_path(const struct vm_paths *p, const struct disk_config *d, ch
 int vm_share_socket(const struct vm_paths *p, const char *name, char buf[static 4096]);
 
 /**
- * vm_tap_name() - the tap device of VM @name: "qvm-NAME" when that fits in
- * IFNAMSIZ-1 (15) characters, else "qvm-" + the first 6 characters + "-" + 4
- * hex digits of a hash of the whole name.
+ * vm_tap_name() - the tap device of VM @name: "qvm-NAME" for names of up to 10
+ * characters (at most 14 in all), else exactly 15: "qvm-" + the first 3
+ * characters + 8 hex digits of a 32-bit hash of the whole name. The lengths keep
+ * the two forms apart; two long names can still meet (webserver-24595 and
+ * webserver-27798 do), which crosscheck_taps() reports and qvm-net refuses.
  * Return: @buf
  */
 char *vm_tap_name(const char *name, char buf[static 16]);
@@ -76,6 +78,15 @@ char *vm_tap_name(const char *name, char buf[static 16]);
  * Return: @buf
  */
 char *vm_mac(const struct vm_config *c, char buf[static 18]);
+
+/**
+ * vm_user_name() - the user VM @name's QEMU and helpers run as (DynamicUser=):
+ * "qvm-NAME" when that is a valid systemd user name of at most 31 characters,
+ * else "qvm-" + the first 10 characters ('.' made '_') + "-" + 16 hex digits of
+ * a 64-bit hash of the whole name.
+ * Return: @buf
+ */
+char *vm_user_name(const char *name, char buf[static 32]);
 
 /**
  * name_hash() - FNV-1a hash of @s, the one hash behind derived names

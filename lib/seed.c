@@ -133,6 +133,31 @@ static int read_key_files(const struct vm_config *c, char ***keys, const char **
 	return 0;
 }
 
+/* The hash in password-hash-file (one line, no control characters), or NULL without one. */
+static int read_password_hash(const struct vm_config *c, char **ret)
+{
+	_cleanup_free_ char *text = NULL;
+	size_t n;
+	int r;
+
+	*ret = NULL;
+	if (!c->ci_password_hash_file)
+		return 0;
+	r = read_input(CRED_PASSWORD_HASH, c->ci_password_hash_file, &text);
+	if (r < 0)
+		return r;
+	n = strlen(text);
+	while (n > 0 && (text[n - 1] == '\n' || text[n - 1] == '\r'))
+		text[--n] = '\0';
+	for (size_t i = 0; i < n; i++)
+		if ((unsigned char)text[i] < 0x20 || text[i] == 0x7f)
+			return -EBADMSG; /* one line: the crypt(3) hash */
+	if (n == 0)
+		return -EBADMSG;
+	*ret = TAKE_PTR(text);
+	return 0;
+}
+
 /* Fill @d from the INI; the part of seed_docs_build() that may fail half-way. */
 static int build(const struct vm_config *c, unsigned generation, struct seed_docs *d,
 		 const char **failed)
@@ -151,10 +176,20 @@ static int build(const struct vm_config *c, unsigned generation, struct seed_doc
 			return r;
 		}
 	} else {
+		_cleanup_free_ char *hash = NULL;
+		struct vm_config with_hash = *c; /* shallow: only ci_password_hash differs, nothing is freed */
+
 		r = read_key_files(c, &keys, failed);
 		if (r < 0)
 			return r;
-		r = cloudinit_user_data(c, keys, &d->user_data);
+		r = read_password_hash(c, &hash);
+		if (r < 0) {
+			*failed = c->ci_password_hash_file;
+			return r;
+		}
+		if (hash)
+			with_hash.ci_password_hash = hash;
+		r = cloudinit_user_data(&with_hash, keys, &d->user_data);
 		if (r < 0)
 			return r;
 	}

@@ -12,6 +12,7 @@
 
 #include "credential.h"
 #include "macro.h"
+#include "paths.h"
 #include "sandbox.h"
 #include "strv.h"
 #include "values.h"
@@ -107,6 +108,7 @@ static int put_credentials(FILE *f, const struct vm_config *c)
 		{ CRED_USER_DATA, c->ci_user_data },
 		{ CRED_VENDOR_DATA, c->ci_vendor_data },
 		{ CRED_NETWORK_CONFIG, c->ci_network_config },
+		{ CRED_PASSWORD_HASH, c->ci_password_hash_file },
 	};
 	size_t i = 0;
 	int r = 0;
@@ -262,6 +264,22 @@ static int write_virtiofsd_dropin(const char *dest, const struct vm_config *c)
  * user mode; in tap mode the guest is reachable on its address anyway.
  */
 
+/*
+ * The forwarder's sandbox: socket-proxyd only accepts on the socket it is
+ * handed and connects to the guest, so it gets no capabilities, devices,
+ * namespaces or privileged system calls, and may talk to the guest's address
+ * only (the accepted connection is the socket unit's, not filtered here).
+ */
+#define FORWARD_SANDBOX                                                                                   \
+	"DynamicUser=yes\nPrivateTmp=yes\nProtectSystem=strict\nProtectHome=yes\nNoNewPrivileges=yes\n"       \
+	"CapabilityBoundingSet=\nPrivateDevices=yes\nPrivateUsers=yes\nPrivateIPC=yes\nPrivateMounts=yes\n"     \
+	"ProtectProc=invisible\nProcSubset=pid\nProtectKernelTunables=yes\nProtectKernelModules=yes\n"         \
+	"ProtectKernelLogs=yes\nProtectControlGroups=yes\nProtectClock=yes\nProtectHostname=yes\n"            \
+	"RestrictNamespaces=yes\nRestrictRealtime=yes\nLockPersonality=yes\nMemoryDenyWriteExecute=yes\n"     \
+	"RestrictAddressFamilies=AF_INET AF_INET6 AF_UNIX\nSystemCallArchitectures=native\n"                   \
+	"SystemCallFilter=@system-service\nSystemCallFilter=~@privileged @resources\nUMask=0077\n"            \
+	"IPAddressDeny=any\n"
+
 /* The unit name stem of forward @f of VM @name: "qvm-fwd-NAME-PORT". */
 static void forward_unit(const char *name, const struct forward *f, char buf[static 128])
 {
@@ -317,10 +335,9 @@ static int write_forward(const char *dest, const struct vm_config *c, const stru
 		     c->name, v6 ? "[" : "", fw->host_addr, v6 ? "]" : "", fw->host_port) < 0 ||
 	    asprintf(&svc, GENERATOR_HEADER "[Unit]\nDescription=Forwarder to VM %s (%s:%d)\n"
 		     "Documentation=man:qvm.ini(5)\nRequires=%s.socket\nAfter=%s.socket\nPartOf=qvm@%s.service\n\n"
-		     "[Service]\nExecStart=%s %s:%d\nDynamicUser=yes\nPrivateTmp=yes\nProtectSystem=strict\n"
-		     "ProtectHome=yes\nNoNewPrivileges=yes\nRestrictAddressFamilies=AF_INET AF_INET6 AF_UNIX\n",
+		     "[Service]\nExecStart=%s %s:%d\n" FORWARD_SANDBOX "IPAddressAllow=%s\n",
 		     c->name, guest, fw->guest_port, unit, unit, c->name, paths->socket_proxyd, guest,
-		     fw->guest_port) < 0 ||
+		     fw->guest_port, guest) < 0 ||
 	    asprintf(&rel, "%s.socket", unit) < 0)
 		return -ENOMEM;
 	r = write_file_exclusive(dest, rel, sock);
@@ -348,7 +365,7 @@ static int write_forwards(const char *dest, const struct vm_config *c, const str
 int unitgen_dropin(const struct vm_config *c, const struct unitgen_paths *paths, char **ret)
 {
 	_cleanup_free_ char *data = NULL;
-	char span[32];
+	char span[32], user[32];
 	size_t size;
 	int r = 0;
 	FILE *f = open_memstream(&data, &size);
@@ -370,8 +387,14 @@ int unitgen_dropin(const struct vm_config *c, const struct unitgen_paths *paths,
 	fprintf(f, "TimeoutStartSec=%s\n", format_duration(span, sizeof(span), c->start_timeout));
 	fprintf(f, "TimeoutStopSec=%s\n", format_duration(span, sizeof(span), stop_timeout(c)));
 	fprintf(f, "Restart=%s\n", restart_policy_to_string(c->restart));
-	if (c->qemu_monitor_group) /* validated: a plain group name; see listen_monitor() in the launcher */
-		fprintf(f, "SupplementaryGroups=%s\nRuntimeDirectoryMode=0751\n", c->qemu_monitor_group);
+	fprintf(f, "User=%s\n", vm_user_name(c->name, user));
+	/* validated: a plain group name; see listen_monitor() in the launcher. To hand the socket
+	 * to the group, the launcher needs chown() (in the template's ~@privileged) and the group
+	 * must exist inside the unit (PrivateUsers= maps only the VM's own uid and gid), so this
+	 * VM alone gets @chown back and gives up the user namespace. */
+	if (c->qemu_monitor_group)
+		fprintf(f, "SupplementaryGroups=%s\nRuntimeDirectoryMode=0751\nPrivateUsers=no\n"
+			"SystemCallFilter=@chown\n", c->qemu_monitor_group);
 	/* The template runs every helper and each decides from the INI whether it has work;
 	 * the digest lets them notice an INI that changed since this drop-in was written. */
 	if (c->digest[0])

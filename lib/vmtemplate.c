@@ -12,13 +12,17 @@
 /* Official cloud images: the source URL is head + Debian arch name (amd64, arm64) + tail. */
 static const struct {
 	const char *id, *label, *head, *tail, *checksums;
+	const char *keyring, *keyring_package, *signature; /* the SUMS' OpenPGP signature (M6) */
 } presets[] = {
 	{ "debian-12", "Debian 12 (bookworm) generic cloud image",
 	  "https://cloud.debian.org/images/cloud/bookworm/latest/debian-12-genericcloud-", ".qcow2",
-	  "https://cloud.debian.org/images/cloud/bookworm/latest/SHA512SUMS" },
+	  "https://cloud.debian.org/images/cloud/bookworm/latest/SHA512SUMS",
+	  "/usr/share/keyrings/debian-role-keys.gpg", "debian-keyring", NULL },
 	{ "ubuntu-24.04", "Ubuntu 24.04 LTS (noble) server cloud image",
 	  "https://cloud-images.ubuntu.com/noble/current/noble-server-cloudimg-", ".img",
-	  "https://cloud-images.ubuntu.com/noble/current/SHA256SUMS" },
+	  "https://cloud-images.ubuntu.com/noble/current/SHA256SUMS",
+	  "/usr/share/keyrings/ubuntu-cloudimage-keyring.gpg", "ubuntu-keyring",
+	  "https://cloud-images.ubuntu.com/noble/current/SHA256SUMS.gpg" },
 };
 
 const char *const *image_preset_ids(void)
@@ -52,7 +56,8 @@ int image_preset_find(const char *id, const char *darch, struct image_preset *re
 		a = strcmp(darch, "arm64") == 0;
 		snprintf(source[i][a], sizeof(source[i][a]), "%s%s%s", presets[i].head, darch,
 			 presets[i].tail);
-		*ret = (struct image_preset){ presets[i].id, presets[i].label, source[i][a], presets[i].checksums };
+		*ret = (struct image_preset){ presets[i].id, presets[i].label, source[i][a], presets[i].checksums,
+					      presets[i].keyring, presets[i].keyring_package, presets[i].signature };
 		return 0;
 	}
 	return -ENOENT;
@@ -85,6 +90,14 @@ static void put_vm_image(FILE *f, const struct vm_template *t)
 		"source = %s\n", t->name, t->source);
 	if (t->checksums)
 		fprintf(f, "checksums = %s\n", t->checksums);
+	if (t->keyring && t->keyring_present)
+		fprintf(f, "# The checksums must carry a good OpenPGP signature by a key in:\n"
+			"checksums-keyring = %s\n", t->keyring);
+	else if (t->keyring)
+		fprintf(f, "# Check the checksums' OpenPGP signature: apt install %s, then uncomment:\n"
+			"#checksums-keyring = %s\n", t->keyring_package ? t->keyring_package : "its keyring", t->keyring);
+	if (t->keyring && t->signature)
+		fprintf(f, "%schecksums-signature = %s\n", t->keyring_present ? "" : "#", t->signature);
 	if (t->checksum)
 		fprintf(f, "checksum = %s\n", t->checksum);
 	fprintf(f, "# The VM's own disk grows to this size:\nsize = 20G\n\n");

@@ -1,6 +1,7 @@
 /* vmtemplate.h - the commented NAME.ini that qvm new writes, and the image presets it knows */
 #pragma once
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "config.h"
@@ -12,6 +13,10 @@ struct vm_template {
 	const char *source;       /* [image] source: URL or absolute path */
 	const char *checksum;     /* ALGO:HEX, or NULL */
 	const char *checksums;    /* URL of SHA256SUMS/SHA512SUMS, or NULL */
+	const char *keyring;      /* checksums-keyring, or NULL */
+	const char *keyring_package; /* the package that ships it, for the comment */
+	const char *signature;    /* checksums-signature, or NULL */
+	bool keyring_present;     /* written active; else commented out, with the package to install */
 	const char *user;         /* [cloud-init] user */
 	const char *ssh_key_file; /* public key file, or NULL */
 	int ssh_port;             /* host port forwarded to the guest's 22 */
@@ -23,6 +28,9 @@ struct image_preset {
 	const char *label;
 	const char *source;
 	const char *checksums;
+	const char *keyring;      /* OpenPGP keyring that signs the checksums */
+	const char *keyring_package; /* the Debian package that ships it */
+	const char *signature;    /* URL of the signature, or NULL for checksums + ".sign" */
 };
 
 /**

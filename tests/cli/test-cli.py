@@ -118,6 +118,35 @@ class CheckTest(QvmTest):
         self.assertEqual(r.returncode, 0, r.stdout)
         self.assertIn("warning: after = ghost", r.stdout)
 
+    def test_password_hash_readable(self):
+        """L5: a password hash that other users can read is warned about."""
+        ci = "[cloud-init]\nuser = dev\n"
+        os.chmod(self.write("a.ini", BOOT + ci + "password-hash = $6$salt$hash\n"), 0o644)
+        secret = self.write("b.password", "$6$salt$hash\n")
+        os.chmod(secret, 0o644)
+        self.write("b.ini", BOOT + ci + f"password-hash-file = {secret}\n")
+        r = self.qvm("check")
+        self.assertEqual(r.returncode, 0, r.stdout)
+        self.assertIn("a.ini: warning: password-hash is in a world-readable file (mode 0644)", r.stdout)
+        self.assertIn(f"b.ini: warning: password-hash-file = {secret} is readable by others", r.stdout)
+        os.chmod(secret, 0o600)
+        r = self.qvm("check", "b")
+        self.assertEqual(r.returncode, 0, r.stdout)
+        self.assertIn("0 warnings", r.stdout)
+
+    def test_tap_clash(self):
+        # M4: these two names map to one tap (qvm-web00d5295d); webserver-968 does not.
+        tap = "[network]\nmode = tap\nbridge = qvmbr0\n"
+        self.write("webserver-24595.ini", BOOT + tap)
+        self.write("webserver-27798.ini", BOOT + tap)
+        self.write("webserver-968.ini", BOOT + tap)
+        r = self.qvm("check")
+        self.assertEqual(r.returncode, 1, r.stdout)
+        line = BOOT.count("\n") + 2
+        self.assertIn(f"webserver-27798.ini:{line}: VMs webserver-27798 and webserver-24595 would share the tap "
+                      f"qvm-web00d5295d", r.stdout)
+        self.assertEqual(r.stdout.count("would share the tap"), 1, r.stdout)
+
     def test_generator_diagnostics(self):
         self.write("a.ini", "[vm]\nmemroy = 1G\n" + BOOT)
         r = self.qvm("check", "a")
@@ -162,6 +191,9 @@ class NewTest(QvmTest):
         self.assertIn("\nuser = dev\n", text)
         self.assertIn("ssh-authorized-keys-file = " + key + "\n", text)
         self.assertIn("/SHA512SUMS\n", text)
+        # M6: the preset's checksums are signature-checked when the keyring is installed.
+        keyring = "/usr/share/keyrings/debian-role-keys.gpg"
+        self.assertIn(("" if os.access(keyring, os.R_OK) else "#") + "checksums-keyring = " + keyring + "\n", text)
         self.assertEqual(self.qvm("check").returncode, 0)
         vm = [v for v in json.loads(self.qvm("list", "--json").stdout) if v["name"] == "fresh"][0]
         self.assertEqual((vm["valid"], vm["ssh"], vm["user"]), (True, "127.0.0.1:2224", "dev"))
@@ -383,6 +415,22 @@ class ImageTest(QvmTest):
         r = self.qvm("image", "prune")
         self.assertEqual(r.returncode, 0, r.stderr)
         self.assertEqual(sorted(os.listdir(images)), sorted([cached, "download.partial", "used-by-overlay.qcow2"]))
+
+    def test_prune_content_addressed(self):
+        """H1: prune removes only bases no disk uses; a refresh's old base stays while a disk uses it."""
+        images = os.path.join(self.env["QVM_CACHE_DIR"], "images")
+        os.makedirs(images)
+        old, new = "sha512-" + "a" * 128 + "-base.img", "sha512-" + "b" * 128 + "-base.img"
+        for name in (old, new):
+            os.chmod(self.write(name, "image", images), 0o444)
+        os.symlink(new, os.path.join(images, "0123456789abcdef-base.img.latest"))
+        os.symlink("gone", os.path.join(images, "fedcba9876543210-x.img.latest"))
+        self.write("a.ini", "[image]\nsource = /srv/a.qcow2\n")
+        os.makedirs(os.path.join(self.env["QVM_STATE_ROOT"], "a"))
+        qcow2_with_backing(os.path.join(self.env["QVM_STATE_ROOT"], "a", "disk.qcow2"), os.path.join(images, old))
+        r = self.qvm("image", "prune")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(sorted(os.listdir(images)), [old], r.stdout)
 
     def test_reset_refused_without_systemd(self):
         self.write("a.ini", "[image]\nsource = /srv/a.qcow2\n")

@@ -24,9 +24,9 @@ static int directive_allowed(const char *key, size_t n)
 {
 	static const char *const allowed[] = {
 		"SourcePath", "Description", "Requires", "After", "Wants", "TimeoutStartSec", "TimeoutStopSec",
-		"Restart", "ExecStartPre", "ExecStopPost", "LoadCredential", "ReadWritePaths", "BindPaths",
-		"BindReadOnlyPaths", "ProtectHome", "Environment", "SupplementaryGroups", "RuntimeDirectoryMode",
-		NULL,
+		"Restart", "LoadCredential", "ReadWritePaths", "BindPaths", "BindReadOnlyPaths", "ProtectHome",
+		"Environment", "SupplementaryGroups", "RuntimeDirectoryMode", "User", "PrivateUsers",
+		"SystemCallFilter", NULL,
 	};
 
 	for (size_t i = 0; allowed[i]; i++)

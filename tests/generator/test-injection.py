@@ -21,7 +21,8 @@ import tempfile
 
 # The drop-in runs no command at all: the template runs the helpers.
 ALLOWED = {"SourcePath", "Description", "Requires", "After", "Wants", "TimeoutStartSec",
-           "TimeoutStopSec", "Restart", "LoadCredential", "ReadWritePaths", "Environment"}
+           "TimeoutStopSec", "Restart", "LoadCredential", "ReadWritePaths", "Environment",
+           "User"}  # User=: vm_user_name(), made only of [A-Za-z0-9_-]
 INJECT = "ExecStartPre=+/bin/sh -c 'touch /pwned'"
 
 BASE = b"[vm]\naccel = tcg\n"

@@ -13,8 +13,10 @@ for h in qvm-launch qvm-image qvm-seed qvm-net qvm-machine; do
 	if [ -e "$build/helpers/$h" ]; then ln -s "$build/helpers/$h" "$tmp/libexec/$h"
 	else ln -s "$build/helpers/qvm-launch" "$tmp/libexec/$h"; fi
 done
-# The template runs every helper: point each Exec line at the stand-ins.
-sed -E "s|^(Exec[A-Za-z]*=[+]?)[^ ]*/(qvm-[a-z]+)|\1$tmp/libexec/\2|" "$build/units/qvm@.service" > "$tmp/units/qvm@.service"
+# The shipped templates run every helper: point each Exec line at the stand-ins.
+for t in qvm@.service qvm-fetch@.service; do
+	sed -E "s|^(Exec[A-Za-z]*=[-+]*)[^ ]*/(qvm-[a-z]+)|\1$tmp/libexec/\2|" "$build/units/$t" > "$tmp/units/$t"
+done
 for vm in "$src"/tests/golden/generator/{01,02,04,09,11}-*/root/etc/qvm/*.ini; do
 	cp "$vm" "$tmp/etc/"
 done
@@ -28,6 +30,7 @@ count=0
 for d in "$tmp"/units/qvm@*.service.d; do
 	unit=$(basename "$d" .d)
 	ln -sf qvm@.service "$tmp/units/$unit"
+	ln -sf qvm-fetch@.service "$tmp/units/qvm-fetch@${unit#qvm@}"
 	count=$((count + 1))
 	out=$(cd "$tmp/units" && SYSTEMD_LOG_LEVEL=notice systemd-analyze verify --man=no "$tmp/units/$unit" 2>&1) || status=1
 	# Only complaints about our files count; the host's own units are not ours to judge.

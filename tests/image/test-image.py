@@ -41,6 +41,27 @@ def main():
         f.write(f"{hashlib.sha512(b'x').hexdigest()}  other.img\n{sha512}  base.img\n")
     with open(os.path.join(www, "NOSUCH512SUMS"), "w") as f:
         f.write(f"{hashlib.sha512(b'x').hexdigest()}  other.img\n")
+    # M6: an OpenPGP key made here (temporary GNUPGHOME), its public keyring, detached signatures.
+    gnupg = os.path.join(tmp, "gnupg")
+    os.makedirs(gnupg, mode=0o700)
+    gpg_env = dict(os.environ, GNUPGHOME=gnupg)
+
+    def gpg(*args):
+        subprocess.run(["gpg", "--batch", "--quiet", "--pinentry-mode", "loopback", "--passphrase", "", *args],
+                       env=gpg_env, check=True, capture_output=True)
+
+    gpg("--quick-gen-key", "qvm test signer <qvm-test@invalid>", "ed25519", "sign", "never")
+    keyring = os.path.join(tmp, "signer.gpg")
+    gpg("--output", keyring, "--export", "qvm-test@invalid")
+
+    def sign(name):
+        out = os.path.join(www, name + ".sign")
+        if os.path.exists(out):
+            os.unlink(out)
+        gpg("--output", out, "--detach-sign", os.path.join(www, name))
+
+    sign("SHA512SUMS")
+    sign("NOSUCH512SUMS")
     server = subprocess.Popen([sys.executable, os.path.join(os.path.dirname(__file__), "server.py"), www],
                               stdout=subprocess.PIPE, text=True)
     port = int(server.stdout.readline())
@@ -77,7 +98,7 @@ def main():
         info = subprocess.run(["qemu-img", "info", "--output=json", disk], capture_output=True, text=True).stdout
         check('"backing-filename-format": "raw"' in info and base[0] in info, "overlay backed by the cached base, format detected")
         check('"virtual-size": 67108864' in info, "overlay grown to [image] size")
-        n, ino, base_mtime = len(requests()), os.stat(disk).st_ino, os.stat(base[0]).st_mtime_ns
+        n, ino, base_ino = len(requests()), os.stat(disk).st_ino, os.stat(base[0]).st_ino
 
         r = vm("a", f"source = {url}/base.img\nchecksum = sha256:{sha256}", "size = 64M\n")
         check(r.returncode == 0 and len(requests()) == n, "a second start transfers nothing")
@@ -85,7 +106,7 @@ def main():
 
         r = vm("b", f"source = {url}/base.img\nchecksum = sha256:{sha256}")
         check(r.returncode == 0 and len(requests()) == n and len(cached()) == 2,
-              "a second VM with the same source shares the cached base (one file + its record)")
+              "a second VM with the same source shares the cached base (one file + its .latest link)")
 
         r = vm("bad", f"source = {url}/drop-once/base.img\nchecksum = sha256:{'0' * 64}")
         check(r.returncode == 1 and "checksum mismatch" in r.stderr and sha256 in r.stderr and "0" * 64 in r.stderr,
@@ -137,16 +158,67 @@ def main():
         check(r.returncode == 1 and "HTTP 404" in r.stderr, "a 404 is reported as such")
 
         shutil.copy(os.path.join(www, "base.img"), os.path.join(www, "base2.img"))
-        r = vm("sums", f"source = {url}/base2.img\nchecksums = {url}/NOSUCH512SUMS")
+        signed = f"checksums-keyring = {keyring}\n"
+        r = vm("plain", f"source = {url}/base.img\nchecksums = {url}/SHA512SUMS")
+        check(r.returncode == 2 and "plain http" in r.stderr and not os.path.exists(os.path.join(tmp, "state", "plain")),
+              f"M6: checksums over plain http without a signature are refused (stderr: {r.stderr.strip()[-200:]})")
+        r = vm("sums", f"source = {url}/base2.img\nchecksums = {url}/NOSUCH512SUMS\n{signed}")
         check(r.returncode == 1 and "does not list base2.img" in r.stderr, "a SHA512SUMS without the image's name")
-        r = vm("sums2", f"source = {url}/base.img\nchecksums = {url}/SHA512SUMS")
+        r = vm("sums2", f"source = {url}/base.img\nchecksums = {url}/SHA512SUMS\n{signed}")
         check(r.returncode == 0, "a SHA512SUMS that lists it")
         n = len(requests())
-        r = vm("sums2", f"source = {url}/base.img\nchecksums = {url}/SHA512SUMS")
+        r = vm("sums2", f"source = {url}/base.img\nchecksums = {url}/SHA512SUMS\n{signed}")
         check(r.returncode == 0 and len(requests()) == n, "checksums = is not fetched again on a warm start")
 
+        # H1: a refresh against a changed upstream is a new file; every existing overlay keeps its bytes.
+        def disk_bytes(name):
+            raw = os.path.join(tmp, name + ".raw")
+            subprocess.run(["qemu-img", "convert", "-O", "raw", os.path.join(tmp, "state", name, "disk.qcow2"), raw],
+                           check=True)
+            with open(raw, "rb") as f:
+                out = f.read(len(data))
+            os.unlink(raw)
+            return out
+
+        r = vm("shared2", f"source = {url}/base.img\nchecksums = {url}/SHA512SUMS\n{signed}")
+        check(r.returncode == 0 and disk_bytes("sums2") == data and disk_bytes("shared2") == data,
+              "two VMs share one source, both read the old image")
+        old_files = {f: os.stat(os.path.join(images, f)).st_ino for f in cached() if not f.endswith(".latest")}
+        new_data = os.urandom(len(data))
+        with open(os.path.join(www, "base.img"), "wb") as f:
+            f.write(new_data)
+        with open(os.path.join(www, "SHA512SUMS"), "w") as f:
+            f.write(f"{hashlib.sha512(new_data).hexdigest()}  base.img\n")
+        sums_signature = open(os.path.join(www, "SHA512SUMS.sign"), "rb").read()
+        r = subprocess.run([tool, "--refresh", "sums2"], env=env, capture_output=True, text=True)
+        check(r.returncode == 1 and "no good signature" in r.stderr and
+              not any(f.startswith("sha512-" + hashlib.sha512(new_data).hexdigest()) for f in cached()),
+              f"M6: a checksums file changed after signing is refused (stderr: {r.stderr.strip()[-200:]})")
+        check(sums_signature and os.path.exists(os.path.join(www, "SHA512SUMS.sign")), "(the old signature was served)")
+        sign("SHA512SUMS")
+        r = subprocess.run([tool, "--refresh", "sums2"], env=env, capture_output=True, text=True)
+        check(r.returncode == 0, f"refresh against a changed upstream (stderr: {r.stderr.strip()[-300:]})")
+        check(all(os.stat(os.path.join(images, f)).st_ino == ino for f, ino in old_files.items()),
+              "refresh rewrote no cached base (a new version is a new file)")
+        check(any(f.startswith("sha512-" + hashlib.sha512(new_data).hexdigest()) for f in cached()),
+              "the new version is cached under its own checksum")
+        r = vm("sums2", f"source = {url}/base.img\nchecksums = {url}/SHA512SUMS\n{signed}")
+        r2 = vm("shared2", f"source = {url}/base.img\nchecksums = {url}/SHA512SUMS\n{signed}")
+        check(r.returncode == 0 and r2.returncode == 0 and disk_bytes("shared2") == data and disk_bytes("sums2") == data,
+              "after the refresh both existing disks still read the old image's bytes")
+        os.utime(base[0], (1, 1))
+        n = len(requests())
+        r = vm("shared2", f"source = {url}/base.img\nchecksums = {url}/SHA512SUMS\n{signed}")
+        check(r.returncode == 0 and len(requests()) == n and disk_bytes("shared2") == data,
+              "a touched base makes no re-fetch and no swap")
+        r = vm("fresh", f"source = {url}/base.img\nchecksums = {url}/SHA512SUMS\n{signed}")
+        check(r.returncode == 0 and disk_bytes("fresh") == new_data, "a new VM gets the refreshed version")
+        subprocess.run([tool, "--reset", "shared2"], env=env, check=True, capture_output=True)
+        r = vm("shared2", f"source = {url}/base.img\nchecksums = {url}/SHA512SUMS\n{signed}")
+        check(r.returncode == 0 and disk_bytes("shared2") == new_data, "qvm reset moves a VM to the new version")
+
         check(hashlib.sha256(open(base[0], "rb").read()).hexdigest() == sha256 and
-              os.stat(base[0]).st_mtime_ns == base_mtime, "the base image was never written")
+              os.stat(base[0]).st_ino == base_ino, "the base image was never written")
 
         r = vm("data", f"source = {url}/base.img\nchecksum = sha256:{sha256}", "[disk:data]\nsize = 16M\n")
         data_disk = os.path.join(tmp, "state", "data", "data.qcow2")
@@ -163,7 +235,8 @@ def main():
         # M7: a local source with checksums = is verified against its line there
         sumslocal = os.path.join(tmp, "LOCAL256SUMS")
         localsrc = os.path.join(tmp, "lsrc.img")
-        shutil.copy(os.path.join(www, "base.img"), localsrc)
+        with open(localsrc, "wb") as f:  # the first version: www/base.img was refreshed above
+            f.write(data)
         with open(sumslocal, "w") as f:
             f.write(f"{'ab' * 32}  lsrc.img\n")
         r = vm("localsums", f"source = {localsrc}\nchecksums = {sumslocal}")
@@ -176,7 +249,8 @@ def main():
         check(r.returncode == 0, f"and boots when it matches ({r.stderr.strip()[-200:]})")
 
         local = os.path.join(tmp, "local.img")
-        shutil.copy(os.path.join(www, "base.img"), local)
+        with open(local, "wb") as f:
+            f.write(data)
         r = vm("local", f"source = {local}\nchecksum = sha256:{sha256}")
         disk = os.path.join(tmp, "state", "local", "disk.qcow2")
         ino = os.stat(disk).st_ino

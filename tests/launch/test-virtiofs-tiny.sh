@@ -11,6 +11,7 @@
 set -euo pipefail
 [ "$(id -u)" = 0 ] || { echo "SKIP: needs root"; exit 77; }
 build=${QVM_BUILD_ROOT:?}
+src=${QVM_SOURCE_ROOT:-$(dirname "$0")/../..}
 kver=$(ls /boot/vmlinuz-*-cloud-amd64 2>/dev/null | sed 's|/boot/vmlinuz-||' | sort -V | tail -n1 || true)
 [ -n "$kver" ] || { echo "SKIP: no Debian cloud kernel"; exit 77; }
 W=$(mktemp -d /var/tmp/qvm-test-virtiofs.XXXXXX)
@@ -63,10 +64,17 @@ echo doc >"$W/ro/doc.txt"
 echo host-secret >"/etc/$canary"
 printf '[boot]\nkernel = /boot/vmlinuz\n[share:rw]\npath = %s/rw\n[share:ro]\npath = %s/ro\nreadonly = yes\n' "$W" "$W" \
 	>"$W/cfg/t.ini"
-QVM_CONFIG_DIR=$W/cfg QVM_RUNTIME_ROOT=$W/run QVM_VM_USER=nobody "$build/helpers/qvm-virtiofsd" t \
+# With qvm-virtiofsd@.service's capabilities only (CapabilityBoundingSet=): root without
+# CAP_DAC_OVERRIDE, as under systemd.
+caps=$(sed -n 's/^CapabilityBoundingSet=//p' "$src/units/qvm-virtiofsd@.service.in" | tr 'A-Z' 'a-z' |
+	sed 's/cap_/+/g; s/ /,/g')
+[ -n "$caps" ] || { echo "FAIL: no CapabilityBoundingSet= in qvm-virtiofsd@.service.in"; exit 1; }
+QVM_CONFIG_DIR=$W/cfg QVM_RUNTIME_ROOT=$W/run QVM_VM_USER=nobody \
+	setpriv --bounding-set=-all,"$caps" "$build/helpers/qvm-virtiofsd" t \
 	>"$W/helper.log" 2>&1 &
 helper=$!
-for _ in $(seq 100); do [ -S "$W/run/t/share-ro.sock" ] && break; sleep 0.1; done
+# Ready (what READY=1 tells systemd): the runtime dir is handed to the VM user after the last socket listens.
+for _ in $(seq 200); do [ "$(stat -c %U "$W/run/t" 2>/dev/null)" = nobody ] && break; sleep 0.1; done
 : >"$W/console.log"
 chmod 0666 "$W/console.log"
 setpriv --reuid=nobody --regid=nogroup --clear-groups timeout 600 qemu-system-x86_64 \

@@ -46,9 +46,12 @@ def sh(*argv, ok=True):
     return p.returncode, p.stdout
 
 
-def net(verb, name, confdir):
+def net(verb, name, confdir, state_dir=None):
     env = dict(os.environ, QVM_CONFIG_DIR=confdir)
     env.pop("QVM_USER", None)
+    env.pop("STATE_DIRECTORY", None)
+    if state_dir:
+        env["STATE_DIRECTORY"] = state_dir
     p = subprocess.run(["ip", "netns", "exec", NS, QVM_NET, verb, name], env=env,
                        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     print("  qvm-net %s %s -> %d: %s" % (verb, name, p.returncode, p.stdout.strip()))
@@ -131,6 +134,15 @@ def main():
         addr = sh("ip", "-n", NS, "-4", "addr", "show", "dev", "qvmbr0")[1]
         check("inet 10.88.0.1/24" in addr, "qvmbr0 has 10.88.0.1/24")
 
+        # Under systemd the tap goes to the VM's own DynamicUser= uid: the owner of $STATE_DIRECTORY.
+        state = tempfile.mkdtemp(prefix="qvm-net-state.")
+        os.chown(state, 61999, 61999)
+        rc, _ = net("up", "t1", confdir, state_dir=state)
+        tap = link("qvm-t1") or ""
+        check(rc == 0 and ("user 61999" in tap and "group 61999" in tap),
+              "with $STATE_DIRECTORY, the tap belongs to its owner (the VM's own uid)")
+        os.rmdir(state)
+
         # up again (a stale tap after a power loss) replaces the tap and keeps one address.
         rc, _ = net("up", "t1", confdir)
         check(rc == 0 and link("qvm-t1") is not None, "up t1 again succeeds")
@@ -172,14 +184,52 @@ def main():
         # A user's existing bridge gets the tap and is otherwise left alone.
         sh("ip", "-n", NS, "link", "add", "brx", "type", "bridge")
         rc, _ = net("up", "averyveryverylongname", confdir)
-        long_tap = link("qvm-averyv-5d15") or ""
-        check(rc == 0 and "master brx" in long_tap, "long name: tap qvm-averyv-5d15 is a port of brx")
+        long_tap = link("qvm-avee58c6c1e") or ""
+        check(rc == 0 and "master brx" in long_tap, "long name: tap qvm-avee58c6c1e is a port of brx")
         brx = link("brx") or ""
         check(",UP" not in brx.splitlines()[0] if brx else False, "brx's flags are untouched (still down)")
         check("inet" not in sh("ip", "-n", NS, "addr", "show", "dev", "brx")[1], "brx gets no address")
         rc, _ = net("down", "averyveryverylongname", confdir)
-        check(rc == 0 and link("qvm-averyv-5d15") is None and link("brx") is not None,
+        check(rc == 0 and link("qvm-avee58c6c1e") is None and link("brx") is not None,
               "down removes the tap and keeps the user's bridge")
+
+        # M4: webserver-968 and webserver-1244 shared the tap qvm-webser-4086 (a 16-bit hash),
+        # so the second VM's up took over the first's tap and its down deleted it.
+        for vm in ("webserver-968", "webserver-1244"):
+            write_vm(confdir, vm, "qvmbr0")
+            rc, _ = net("up", vm, confdir)
+            check(rc == 0, "up %s succeeds" % vm)
+        a, b = link("qvm-webbd7c136d"), link("qvm-web0cc07301")
+        check(a is not None and b is not None, "webserver-968 and webserver-1244 get two taps")
+        check("alias qvm:webserver-968" in (a or ""), "the tap carries its VM's name as alias")
+        rc, _ = net("down", "webserver-1244", confdir)
+        check(rc == 0 and link("qvm-web0cc07301") is None and link("qvm-webbd7c136d") is not None,
+              "down webserver-1244 removes its own tap and leaves webserver-968's")
+        rc, _ = net("down", "webserver-968", confdir)
+
+        # Two names that do meet (32-bit hash): the second VM gets no tap, and its down
+        # leaves the first's live tap alone (qvm check and the generator reject the pair).
+        for vm in ("webserver-24595", "webserver-27798"):
+            write_vm(confdir, vm, "qvmbr0")
+        rc, _ = net("up", "webserver-24595", confdir)
+        check(rc == 0 and link("qvm-web00d5295d") is not None, "up webserver-24595 makes qvm-web00d5295d")
+        rc, out = net("up", "webserver-27798", confdir)
+        check(rc != 0 and "belongs to qvm:webserver-24595" in out,
+              "up webserver-27798 refuses the tap of webserver-24595")
+        rc, out = net("down", "webserver-27798", confdir)
+        tap = link("qvm-web00d5295d") or ""
+        check(rc != 0 and "alias qvm:webserver-24595" in tap,
+              "down webserver-27798 leaves webserver-24595's live tap alone")
+        rc, _ = net("down", "webserver-24595", confdir)
+        check(rc == 0 and link("qvm-web00d5295d") is None, "down webserver-24595 removes its tap")
+
+        # A tap that qvm-net did not mark (no alias, or a stranger's) is nobody's to take or delete.
+        sh("ip", "-n", NS, "tuntap", "add", "dev", "qvm-t2", "mode", "tap")
+        write_vm(confdir, "t2", "qvmbr0")
+        rc, out = net("up", "t2", confdir)
+        check(rc != 0 and "no alias" in out, "up refuses a tap with its name that qvm-net did not make")
+        rc, out = net("down", "t2", confdir)
+        check(rc != 0 and link("qvm-t2") is not None, "down leaves that tap alone")
 
         # An interface with the tap's name that is not a tap is never touched.
         sh("ip", "-n", NS, "link", "add", "qvm-clash", "type", "bridge")
