@@ -251,7 +251,8 @@ def scenario_broken_ini(c):
     text = unit_log(c, "good", "-o", "cat")
     expect("configuration changed: run systemctl daemon-reload" in text,
            "the journal says: configuration changed: run systemctl daemon-reload", text[-2000:])
-    c.systemctl("reset-failed", "qvm@good.service", f"qvm@{bad}.service")
+    # The rejected VM's start also ran its fetch unit, which failed on the same broken INI.
+    c.systemctl("reset-failed", "qvm@good.service", f"qvm@{bad}.service", f"qvm-fetch@{bad}.service")
     c.systemctl("daemon-reload")
     c.systemctl("start", "qvm@good.service", timeout=300)
     expect(c.unit_property("qvm@good.service", "ActiveState") == "active"
