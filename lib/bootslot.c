@@ -58,7 +58,12 @@ int boot_slot_make(const char *dir, int n)
 {
 	char path[4096];
 
-	if (mkdir(dir, 0755) < 0 && errno != EEXIST)
+	/* Modes set explicitly: qvm@.service's UMask=0077 would leave 0700 and 0600, and every
+	 * VM's own uid must reach and open the slots. */
+	if (mkdir(dir, 0755) == 0) {
+		if (chmod(dir, 0755) < 0)
+			return -errno;
+	} else if (errno != EEXIST)
 		return -errno;
 	for (int i = 0; i < n; i++) {
 		_cleanup_close_ int fd = -1;
@@ -67,6 +72,8 @@ int boot_slot_make(const char *dir, int n)
 			return -ENAMETOOLONG;
 		fd = open(path, O_RDONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
 		if (fd < 0)
+			return -errno;
+		if (fchmod(fd, 0644) < 0)
 			return -errno;
 	}
 	return 0;
