@@ -252,8 +252,13 @@ start_container() {
 		say "waiting for $LOCK: another systemd container is up on this machine"
 		flock 9
 	fi
+	# Only the devices this machine has: nspawn refuses to bind a missing one.
+	local devices=() dev
+	for dev in /dev/net/tun /dev/kvm; do
+		[ ! -e "$dev" ] || devices+=("--bind=$dev")
+	done
 	setsid systemd-nspawn -q -D $CONTAINER/root --register=no --keep-unit --boot \
-		--bind=/dev/net/tun --bind=/dev/kvm --capability=all </dev/null >$CONTAINER/console.log 2>&1 &
+		"${devices[@]}" --capability=all </dev/null >$CONTAINER/console.log 2>&1 &
 	nspawn=$!
 	exec 9>&-
 	echo "$nspawn" >$CONTAINER/nspawn.pid
