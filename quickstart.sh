@@ -272,13 +272,14 @@ start_container() {
 		die "the systemd container did not start; the end of $CONTAINER/console.log is above"
 	fi
 	echo "$pid" >$CONTAINER/pid
-	for _ in $(seq 120); do
+	for _ in $(seq 300); do
 		case $(in_container systemctl is-system-running 2>/dev/null || true) in
 		running | degraded) return ;;
 		esac
 		sleep 1
 	done
-	die "systemd in the container did not finish booting; see $CONTAINER/console.log"
+	in_container systemctl list-jobs --no-pager >&2 || true
+	die "systemd in the container did not finish booting (its pending jobs are above); see $CONTAINER/console.log"
 }
 
 # Start qvm@demo (returns when ssh works); on failure, its log is the last thing shown.
