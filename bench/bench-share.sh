@@ -24,6 +24,8 @@ export QVM_SOURCE_ROOT=${QVM_SOURCE_ROOT:-$(dirname "$here")}
 export QVM_BUILD_ROOT=${QVM_BUILD_ROOT:-$QVM_SOURCE_ROOT/build}
 # shellcheck source=tests/lib/generic-kernel.sh
 . "$QVM_SOURCE_ROOT/tests/lib/generic-kernel.sh"
+# shellcheck source=tests/lib/initramfs.sh
+. "$QVM_SOURCE_ROOT/tests/lib/initramfs.sh"
 
 size_mib=1024
 while [ $# -gt 0 ]; do
@@ -55,13 +57,7 @@ root=$work/initramfs
 mkdir -p "$root"/{bin,dev,proc,sys,lib/modules,etc,bench/disk,bench/vfs,bench/9p}
 cp /bin/busybox "$root/bin/busybox"
 for f in $(generic_modules_closure virtio_pci virtio_blk crc32c_generic ext4 virtiofs 9pnet_virtio 9p); do
-	m=$(basename "$f"); m=${m%%.ko*}
-	case $f in
-	*.xz) xz -dc "$f" >"$root/lib/modules/$m.ko" ;;
-	*.zst) zstd -qdc "$f" >"$root/lib/modules/$m.ko" ;;
-	*) cp "$f" "$root/lib/modules/$m.ko" ;;
-	esac
-	echo "$m" >>"$root/etc/modules"
+	initramfs_add_module "$f" "$root"
 done
 printf 'root:x:0:0::/:/bin/sh\ndev:x:1000:1000::/:/bin/sh\n' >"$root/etc/passwd"
 printf 'root:x:0:\ndev:x:1000:\n' >"$root/etc/group"

@@ -17,6 +17,8 @@ build=${QVM_BUILD_ROOT:?}
 src=${QVM_SOURCE_ROOT:-$(dirname "$0")/../..}
 # shellcheck source=tests/lib/generic-kernel.sh
 source "$src/tests/lib/generic-kernel.sh"
+# shellcheck source=tests/lib/initramfs.sh
+source "$src/tests/lib/initramfs.sh"
 ensure_generic_kernel || { echo "SKIP: Debian's generic kernel cannot be fetched"; exit 77; }
 vmuser=nobody
 vmgroup=$(id -gn "$vmuser")
@@ -27,13 +29,7 @@ mkdir -p "$W"/root/{bin,dev,proc,sys,mnt/rw,mnt/ro,lib/modules,etc} "$W/rw" "$W/
 	"$W/state/vm" "$W/run/vm"
 cp /bin/busybox "$W/root/bin/busybox"
 for f in $(generic_modules_closure virtio_pci 9pnet_virtio 9p); do
-	m=$(basename "$f"); m=${m%%.ko*}
-	case $f in
-	*.xz) xz -dc "$f" >"$W/root/lib/modules/$m.ko" ;;
-	*.zst) zstd -qdc "$f" >"$W/root/lib/modules/$m.ko" ;;
-	*) cp "$f" "$W/root/lib/modules/$m.ko" ;;
-	esac
-	echo "$m" >>"$W/root/etc/modules"
+	initramfs_add_module "$f" "$W/root"
 done
 printf 'root:x:0:0::/:/bin/sh\ndev:x:1000:1000::/:/bin/sh\n' >"$W/root/etc/passwd"
 printf 'root:x:0:\ndev:x:1000:\n' >"$W/root/etc/group"

@@ -12,6 +12,8 @@ set -euo pipefail
 [ "$(id -u)" = 0 ] || { echo "SKIP: needs root"; exit 77; }
 build=${QVM_BUILD_ROOT:?}
 src=${QVM_SOURCE_ROOT:-$(dirname "$0")/../..}
+# shellcheck source=tests/lib/initramfs.sh
+source "$src/tests/lib/initramfs.sh"
 kver=$(ls /boot/vmlinuz-*-cloud-amd64 2>/dev/null | sed 's|/boot/vmlinuz-||' | sort -V | tail -n1 || true)
 [ -n "$kver" ] || { echo "SKIP: no Debian cloud kernel"; exit 77; }
 W=$(mktemp -d /var/tmp/qvm-test-virtiofs.XXXXXX)
@@ -26,13 +28,7 @@ chmod 0755 "$W"
 mkdir -p "$W"/root/{bin,dev,proc,sys,tmp,mnt/rw,mnt/ro,lib/modules,etc} "$W/rw" "$W/ro" "$W/run" "$W/cfg"
 cp /bin/busybox "$W/root/bin/busybox"
 for m in virtio_ring virtio virtio_pci_legacy_dev virtio_pci_modern_dev virtio_pci fuse virtiofs; do
-	f=$(find "/lib/modules/$kver/kernel" -name "$m.ko*" | head -n1)
-	case $f in
-	*.xz) xz -dc "$f" >"$W/root/lib/modules/$m.ko" ;;
-	*.zst) zstd -qdc "$f" >"$W/root/lib/modules/$m.ko" ;;
-	*) cp "$f" "$W/root/lib/modules/$m.ko" ;;
-	esac
-	echo "$m" >>"$W/root/etc/modules"
+	initramfs_add_module "$(find "/lib/modules/$kver/kernel" -name "$m.ko*" | head -n1)" "$W/root"
 done
 printf 'root:x:0:0::/:/bin/sh\ndev:x:1000:1000::/:/bin/sh\n' >"$W/root/etc/passwd"
 printf 'root:x:0:\ndev:x:1000:\n' >"$W/root/etc/group"
