@@ -39,6 +39,7 @@
 #define SSH_PROBE_CONSOLE_GAP_USEC (100 * 1000)
 #define SSH_PROBE_GIVE_UP_USEC (2 * USEC_PER_SEC)
 #define MAX_SSH_PROBES 4
+#define READY_TIMER_ACCURACY_USEC (10 * 1000)
 #define READY_TICK_USEC (1 * USEC_PER_SEC)
 #define EXTEND_INTERVAL_USEC (5 * USEC_PER_SEC)
 #define BOOT_SLOT_POLL_USEC (500 * 1000)
@@ -815,7 +816,9 @@ static int setup_loop(struct launcher *l)
 	if (r >= 0 && l->console_listen_fd >= 0)
 		r = sd_event_add_io(l->event, NULL, l->console_listen_fd, EPOLLIN, on_console_accept, l);
 	if (r >= 0 && l->c->ready != READY_STARTED && !l->c->qemu_gdb_wait && !l->failed)
-		r = sd_event_add_time_relative(l->event, &l->ready_timer, CLOCK_MONOTONIC, 0, 0, on_ready_timer, l);
+		/* accuracy 10 ms: sd-event's default (0) lets a timer slip by up to 250 ms */
+		r = sd_event_add_time_relative(l->event, &l->ready_timer, CLOCK_MONOTONIC, 0, READY_TIMER_ACCURACY_USEC,
+					       on_ready_timer, l);
 	if (r < 0)
 		return log_error_errno(r, "event loop: %m");
 	fcntl(l->console_fd, F_SETFL, O_NONBLOCK);
