@@ -199,9 +199,9 @@ def run_raw(c, key, image, seed, qvm_argv):
     argv = raw_argv(qvm_argv, disk, seed)
     t0 = time.monotonic()
     c.run(["systemd-run", "--quiet", "--unit=bench-raw-qemu", "--collect", *argv])
-    _, took = wait_login(c, key, t0)
+    banner, took = wait_login(c, key, t0)
     c.systemctl("stop", "bench-raw-qemu.service", check=False, timeout=300)
-    log(f"raw QEMU: ssh login after {took:.1f}s")
+    log(f"raw QEMU: ssh banner after {banner:.1f}s, ssh login after {took:.1f}s")
     return took
 
 
