@@ -220,6 +220,7 @@ MILESTONES = [
     ("kernel: Linux version", r"Linux version"),
     ("kernel: root mounted / init runs", r"Run /sbin/init|Run /init|EXT4-fs \(vda\d?\): mounted"),
     ("systemd: Welcome", r"Welcome to"),
+    ("kernel: crng init done (entropy)", r"crng init done"),
     ("cloud-init init-local starts", r"running 'init-local'"),
     ("cloud-init init (network) starts", r"running 'init' at"),
     ("ssh host keys printed", r"BEGIN SSH HOST KEY"),
