@@ -79,7 +79,7 @@ log "second run: exit $rc after $((SECONDS - t)) s"
 [ $rc = 0 ] || { cat "$T/run2.log"; tail -n 30 "$T/qs/console.log" 2>/dev/null; fail "the second run failed"; }
 grep -q 'qvm@demo is running and ssh is ready' "$T/run2.log" || { cat "$T/run2.log"; fail "no ready message"; }
 S=$(cat "$T/qs/pid")
-nsenter -t "$S" -m -p -- ssh -p 2222 -o BatchMode=yes -o StrictHostKeyChecking=no \
+sandbox ssh -p 2222 -o BatchMode=yes -o StrictHostKeyChecking=no \
 	-o UserKnownHostsFile=/dev/null -o ConnectTimeout=30 dev@127.0.0.1 true ||
 	fail "ssh -p 2222 dev@127.0.0.1 true failed after the second run"
 grep -q "Where everything is" "$T/run2.log" || fail "quickstart did not say where everything is"
@@ -94,7 +94,7 @@ grep -q 'powering off the systemd container of an earlier run' "$T/run3.log" ||
 	{ cat "$T/run3.log"; fail "the third run did not tear down the earlier container"; }
 ! kill -0 "$S" 2>/dev/null || fail "the earlier container is still running"
 S=$(cat "$T/qs/pid")
-nsenter -t "$S" -m -p -- ssh -p 2222 -o BatchMode=yes -o StrictHostKeyChecking=no \
+sandbox ssh -p 2222 -o BatchMode=yes -o StrictHostKeyChecking=no \
 	-o UserKnownHostsFile=/dev/null -o ConnectTimeout=30 dev@127.0.0.1 true ||
 	fail "ssh failed after the run over a live container"
 
