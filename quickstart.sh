@@ -265,8 +265,10 @@ start_container() {
 	for dev in /dev/net/tun /dev/kvm; do
 		[ ! -e "$dev" ] || devices+=("--bind=$dev")
 	done
+	# Up to basic.target only: the overlay has this host's enabled services, and a second copy of
+	# them (a database, sshd) on the host's network would only fight the real ones over ports.
 	setsid systemd-nspawn -q -D $CONTAINER/root --register=no --keep-unit --boot \
-		"${devices[@]}" --capability=all </dev/null >$CONTAINER/console.log 2>&1 &
+		"${devices[@]}" --capability=all -- --unit=basic.target </dev/null >$CONTAINER/console.log 2>&1 &
 	nspawn=$!
 	exec 9>&-
 	echo "$nspawn" >$CONTAINER/nspawn.pid
