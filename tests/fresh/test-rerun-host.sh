@@ -2,9 +2,9 @@
 # test-rerun-host.sh - on this host (systemd not PID 1): quickstart fails at the image step, then
 # a second run succeeds, then --clean removes what it made.
 #
-# quickstart runs in a sandbox that looks like this host: a private mount namespace whose root is
-# an overlay of / (so nothing reaches the real host: this machine is shared), with /dev, /proc,
-# /sys and /run bound in. quickstart's own systemd container (an overlay of that root, on a real
+# quickstart runs in a sandbox that looks like this host: a private mount namespace whose root
+# (pivot_root) is an overlay of / (so nothing reaches the real host: this machine is shared),
+# with /dev, /proc, /sys and /run bound in. quickstart's own systemd container (an overlay of that root, on a real
 # directory bound at /var/lib/qvm-quickstart) is the path under test, with the machine-wide lock.
 # qvm is installed from the build dir (--no-build); the fresh-machine test covers the build.
 #   1. PATH without mkfs.vfat: quickstart exits non-zero with qvm-image-build's
@@ -25,7 +25,7 @@ start=$SECONDS
 T=$(mktemp -d /var/tmp/qvm-rerun.XXXXXX)
 at_exit "rm -rf --one-file-system '$T'"
 mkdir -p "$T/up" "$T/work" "$T/root" "$T/qs"
-# The sandbox: a mount namespace kept alive by a sleeper; every quickstart run chroots into it.
+# The sandbox: a mount namespace kept alive by a sleeper; every quickstart run enters it.
 cat >"$T/sandbox.sh" <<SH
 set -e
 mount --make-rprivate /
@@ -34,19 +34,26 @@ for d in dev proc sys run; do mount --rbind /\$d $T/root/\$d; done
 mkdir -p $T/root/var/lib/qvm-quickstart
 mount --bind $T/qs $T/root/var/lib/qvm-quickstart
 rm -rf $T/root/etc/qvm $T/root/var/lib/qvm $T/root/var/cache/qvm
-touch $T/ready
+# The overlay becomes the namespace's root (pivot_root, not chroot: a chrooted process may not
+# create user namespaces, and the VM's units in quickstart's container need them).
+mkdir -p $T/root/.host
+cd $T/root
+pivot_root . .host
+umount -l /.host
+touch /var/lib/qvm-quickstart/ready
 exec sleep infinity
 SH
 unshare -m bash "$T/sandbox.sh" &
 sleeper=$!
 at_exit "kill $sleeper"
-for _ in $(seq 30); do [ -e "$T/ready" ] && break; sleep 1; done
-[ -e "$T/ready" ] || fail "the sandbox did not come up"
-sandbox() { nsenter -t "$sleeper" -m -- chroot "$T/root" "$@"; }
+for _ in $(seq 30); do [ -e "$T/qs/ready" ] && break; sleep 1; done
+[ -e "$T/qs/ready" ] || fail "the sandbox did not come up"
+rm "$T/qs/ready"
+sandbox() { nsenter -t "$sleeper" -m --root --wd -- "$@"; }
 
 # qvm from the build dir, and a fresh clone, into the sandbox's root (the overlay's upper dir).
-nsenter -t "$sleeper" -m -- meson install -C "$QVM_BUILD_ROOT" --no-rebuild --quiet --destdir "$T/root" >/dev/null
-nsenter -t "$sleeper" -m -- git -c safe.directory='*' clone -q --no-hardlinks "$QVM_SOURCE_ROOT" "$T/root/root/qvm-clone"
+sandbox meson install -C "$QVM_BUILD_ROOT" --no-rebuild --quiet >/dev/null
+sandbox git -c safe.directory='*' clone -q --no-hardlinks "$QVM_SOURCE_ROOT" /root/qvm-clone
 path=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 # /nobin: every program of the sandbox's PATH but mkfs.vfat.
 sandbox bash -c 'mkdir /nobin && for d in '"${path//:/ }"'; do for f in "$d"/*; do
