@@ -51,7 +51,8 @@ for _ in $(seq 30); do [ -e "$T/qs/ready" ] && break; sleep 1; done
 rm "$T/qs/ready"
 sandbox() { nsenter -t "$sleeper" -m --root --wd -- "$@"; }
 
-# qvm from the build dir, and a fresh clone, into the sandbox's root (the overlay's upper dir).
+# qvm from the build dir, and a fresh clone, into the sandbox's root (written through the overlay,
+# never into its upper dir directly).
 sandbox meson install -C "$QVM_BUILD_ROOT" --no-rebuild --quiet >/dev/null
 sandbox git -c safe.directory='*' clone -q --no-hardlinks "$QVM_SOURCE_ROOT" /root/qvm-clone
 # A sanitizer build: no LeakSanitizer in the units (it stops the world with ptrace(), which
@@ -59,8 +60,8 @@ sandbox git -c safe.directory='*' clone -q --no-hardlinks "$QVM_SOURCE_ROOT" /ro
 if python3 -c 'import json,sys; sys.exit(all(o["name"] != "b_sanitize" or o["value"] == "none" for o in json.load(open(sys.argv[1]))))' \
 		"$QVM_BUILD_ROOT/meson-info/intro-buildoptions.json" 2>/dev/null; then
 	for unit in qvm@.service qvm-fetch@.service; do
-		mkdir -p "$T/up/etc/systemd/system/$unit.d"
-		printf '[Service]\nEnvironment=ASAN_OPTIONS=detect_leaks=0\n' >"$T/up/etc/systemd/system/$unit.d/90-test-sanitizer.conf"
+		sandbox install -D -m 0644 /dev/stdin "/etc/systemd/system/$unit.d/90-test-sanitizer.conf" \
+			<<<$'[Service]\nEnvironment=ASAN_OPTIONS=detect_leaks=0'
 	done
 fi
 path=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
@@ -78,16 +79,14 @@ log "first run: exit $rc after $((SECONDS - start)) s"
 last=$(tail -n1 "$T/run1.err")
 [[ $last == *"mkfs.vfat not found (apt-get install dosfstools)"* ]] ||
 	{ cat "$T/run1.out" "$T/run1.err"; fail "the image step's error is not last: '$last'"; }
-[ ! -e "$T/up/etc/qvm/demo.ini" ] || fail "a config was written after the failed step"
+! sandbox test -e /etc/qvm/demo.ini || fail "a config was written after the failed step"
 [ ! -e "$T/qs/nspawn.pid" ] && [ ! -d "$T/qs/up" ] || fail "a container was booted after the failed step"
 
 # 2. The same again, with the tools: succeeds.
 . "$QVM_SOURCE_ROOT/tests/lib/guest-image.sh"
 img=$(ensure_guest_image) || fail "no guest image"
-local_image=$T/up/var/lib/qvm/images/debian-12-local.qcow2
-mkdir -p "${local_image%/*}"
-cp --reflink=auto "$img" "$local_image"
-chmod 0644 "$local_image"
+local_image=/var/lib/qvm/images/debian-12-local.qcow2
+sandbox install -D -m 0644 "$img" "$local_image"
 t=$SECONDS
 rc=0
 qs "$path" "--offline --no-build" >"$T/run2.log" 2>&1 || rc=$?
@@ -116,8 +115,8 @@ sandbox ssh -p 2222 -o BatchMode=yes -o StrictHostKeyChecking=no \
 
 # 4. --clean leaves nothing quickstart made, and keeps what it did not make.
 qs "$path" --clean >"$T/clean.log" 2>&1 || { cat "$T/clean.log"; fail "--clean failed"; }
-[ ! -e "$T/up/etc/qvm/demo.ini" ] && [ ! -e "$T/up/etc/qvm/demo.ini.d" ] || fail "--clean left the config"
-[ -e "$local_image" ] || fail "--clean removed an image that quickstart did not build"
+! sandbox test -e /etc/qvm/demo.ini -o -e /etc/qvm/demo.ini.d || fail "--clean left the config"
+sandbox test -e "$local_image" || fail "--clean removed an image that quickstart did not build"
 [ -z "$(ls -A "$T/qs")" ] || fail "--clean left $(ls "$T/qs") in /var/lib/qvm-quickstart"
 ! kill -0 "$S" 2>/dev/null || fail "--clean left the container running"
 ! grep -q " $T/qs/root " /proc/self/mountinfo || fail "--clean left the overlay mounted"
