@@ -30,12 +30,32 @@
 #define MAX_CONSOLE_CLIENTS 4
 #define QMP_TIMEOUT_USEC (10 * USEC_PER_SEC)
 #define CONSOLE_IDLE_FLUSH_USEC (200 * 1000)
-#define SSH_PROBE_INTERVAL_USEC (1 * USEC_PER_SEC)
+/* ready = ssh: while not ready, a probe every 250 ms, and one on a console line at most every 100 ms
+ * (sshd's start is usually announced there); none once ready. Up to MAX_SSH_PROBES in flight: with
+ * user-mode networking every connect succeeds at once and a probe stays silent while the guest's
+ * network is down (QEMU retries its SYN only every 6-12 s), so a silent probe makes way for a new
+ * one after SSH_PROBE_GIVE_UP_USEC, except the oldest one, which a slow sshd answers in the end. */
+#define SSH_PROBE_INTERVAL_USEC (250 * 1000)
+#define SSH_PROBE_CONSOLE_GAP_USEC (100 * 1000)
+#define SSH_PROBE_GIVE_UP_USEC (2 * USEC_PER_SEC)
+#define MAX_SSH_PROBES 4
+#define READY_TIMER_ACCURACY_USEC (10 * 1000)
+#define READY_TICK_USEC (1 * USEC_PER_SEC)
 #define EXTEND_INTERVAL_USEC (5 * USEC_PER_SEC)
 #define BOOT_SLOT_POLL_USEC (500 * 1000)
 #define QUIT_GRACE_USEC (3 * USEC_PER_SEC)
 #define QEMU_QMP_FD 3
 #define QEMU_MONITOR_FD 4
+
+struct launcher;
+
+/* One ssh banner probe in flight (fd -1: a free slot). */
+struct ssh_probe {
+	struct launcher *l;
+	int fd;
+	sd_event_source *source;
+	uint64_t started;            /* CLOCK_MONOTONIC usec */
+};
 
 /* One attached `qvm console` (or socat) client. */
 struct console_client {
@@ -65,8 +85,8 @@ struct launcher {
 	struct qmp *qmp;
 	sd_event_source *qmp_source;
 
-	int probe_fd;                /* an ssh banner probe in flight, or -1 */
-	sd_event_source *probe_source;
+	struct ssh_probe probes[MAX_SSH_PROBES];
+	uint64_t last_probe;         /* when the last probe started */
 
 	int boot_slot_fd;            /* the locked boot slot (boot-limit) until ready, or -1 */
 	uint64_t ready_deadline;     /* CLOCK_MONOTONIC usec */
@@ -135,6 +155,9 @@ static void mark_ready_for_gdb(struct launcher *l)
 	sd_notifyf(0, "READY=1\nSTATUS=waiting for gdb on %s", where);
 }
 
+static void probes_close_all(struct launcher *l);
+static void probe_next(struct launcher *l);
+
 /* The guest is ready: READY=1 once, with a STATUS= that says how to reach it. */
 static void mark_ready(struct launcher *l, const char *why)
 {
@@ -144,6 +167,7 @@ static void mark_ready(struct launcher *l, const char *why)
 		return;
 	l->ready = true;
 	l->ready_timer = sd_event_source_disable_unref(l->ready_timer);
+	probes_close_all(l);
 	reach_text(l, reach, sizeof(reach));
 	log_info("guest is ready (%s) after %.1fs", why,
 		 (double)(now_usec(l) - (l->ready_deadline - l->c->start_timeout)) / USEC_PER_SEC);
@@ -162,6 +186,8 @@ static void console_line(const char *line, void *userdata)
 		l->dropped_journal += strlen(line) + 1;
 	if (l->c->ready == READY_CLOUD_INIT && strstr(line, QVM_CLOUD_INIT_DONE_MARK))
 		mark_ready(l, "cloud-init finished");
+	if (l->c->ready == READY_SSH && !l->ready && now_usec(l) >= l->last_probe + SSH_PROBE_CONSOLE_GAP_USEC)
+		probe_next(l); /* the guest shows progress: sshd may have just started */
 }
 
 /* Copy raw console output to every attached client, dropping (and counting) what would block. */
@@ -464,19 +490,38 @@ static int on_qemu_exit(sd_event_source *s, const siginfo_t *si, void *userdata)
 	return 0;
 }
 
-/* Close the ssh probe in flight. */
-static void probe_close(struct launcher *l)
+/* Close one ssh probe and free its slot. */
+static void probe_close(struct ssh_probe *p)
 {
-	l->probe_source = sd_event_source_disable_unref(l->probe_source);
-	if (l->probe_fd >= 0)
-		close(l->probe_fd);
-	l->probe_fd = -1;
+	p->source = sd_event_source_disable_unref(p->source);
+	if (p->fd >= 0)
+		close(p->fd);
+	p->fd = -1;
 }
 
-/* The ssh probe's socket is writable (connected or failed) or readable (the banner). */
+/* Close every ssh probe in flight. */
+static void probes_close_all(struct launcher *l)
+{
+	for (int i = 0; i < MAX_SSH_PROBES; i++)
+		probe_close(&l->probes[i]);
+}
+
+/* A probe was refused: the way to the guest works, so the silent probes started before it
+ * wait for a SYN that was lost (QEMU's retry is seconds away); close them, and it. */
+static void probe_refused(struct ssh_probe *p)
+{
+	struct launcher *l = p->l;
+
+	for (int i = 0; i < MAX_SSH_PROBES; i++)
+		if (l->probes[i].fd >= 0 && l->probes[i].started < p->started)
+			probe_close(&l->probes[i]);
+	probe_close(p);
+}
+
+/* An ssh probe's socket is writable (connected or failed) or readable (the banner, or EOF). */
 static int on_probe(sd_event_source *s, int fd, uint32_t revents, void *userdata)
 {
-	struct launcher *l = userdata;
+	struct ssh_probe *p = userdata;
 	char banner[64];
 	int err = 0;
 	socklen_t len = sizeof(err);
@@ -484,39 +529,81 @@ static int on_probe(sd_event_source *s, int fd, uint32_t revents, void *userdata
 
 	if (revents & EPOLLIN) {
 		n = recv(fd, banner, sizeof(banner) - 1, MSG_DONTWAIT);
-		if (n >= 4 && memcmp(banner, "SSH-", 4) == 0)
-			mark_ready(l, "ssh answers");
+		if (n >= 4 && memcmp(banner, "SSH-", 4) == 0) {
+			mark_ready(p->l, "ssh answers"); /* closes every probe, this one too */
+			return 0;
+		}
 		if (n < 0 && errno == EAGAIN)
 			return 0;
-		probe_close(l);
+		if (n <= 0)
+			probe_refused(p);
+		else
+			probe_close(p);  /* not an sshd: try again later */
 	} else if (revents & (EPOLLERR | EPOLLHUP) ||
 		   getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0 || err) {
-		probe_close(l);
+		probe_refused(p);
 	} else {
 		sd_event_source_set_io_events(s, EPOLLIN); /* connected: wait for the banner */
 	}
 	return 0;
 }
 
-/* Start a non-blocking connect to the guest's ssh endpoint. */
-static void probe_start(struct launcher *l)
+/* Start a non-blocking connect to the guest's ssh endpoint in the free slot @p. */
+static void probe_start(struct launcher *l, struct ssh_probe *p)
 {
 	struct addrinfo hints = { .ai_socktype = SOCK_STREAM, .ai_flags = AI_NUMERICHOST | AI_NUMERICSERV }, *ai;
 	char port[16];
 
+	l->last_probe = now_usec(l);
 	snprintf(port, sizeof(port), "%d", l->ssh_port);
 	if (getaddrinfo(l->ssh_host, port, &hints, &ai) != 0)
 		return;
-	l->probe_fd = socket(ai->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (l->probe_fd >= 0 && connect(l->probe_fd, ai->ai_addr, ai->ai_addrlen) < 0 && errno != EINPROGRESS)
-		probe_close(l);
+	p->l = l;
+	p->started = l->last_probe;
+	p->fd = socket(ai->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (p->fd >= 0 && connect(p->fd, ai->ai_addr, ai->ai_addrlen) < 0 && errno != EINPROGRESS)
+		probe_close(p);
 	freeaddrinfo(ai);
-	if (l->probe_fd >= 0 &&
-	    sd_event_add_io(l->event, &l->probe_source, l->probe_fd, EPOLLOUT, on_probe, l) < 0)
-		probe_close(l);
+	if (p->fd >= 0 && sd_event_add_io(l->event, &p->source, p->fd, EPOLLOUT, on_probe, p) < 0)
+		probe_close(p);
 }
 
-/* Every second until ready: probe ssh, keep systemd's start timeout ahead, give up at start-timeout. */
+/* A free probe slot; or else the slot of the second-oldest probe when it has been silent past the
+ * give-up time (the oldest one is kept, however long it takes: a slow sshd still gets its banner
+ * through); or NULL. */
+static struct ssh_probe *probe_slot(struct launcher *l)
+{
+	struct ssh_probe *oldest = NULL, *second = NULL;
+
+	for (int i = 0; i < MAX_SSH_PROBES; i++) {
+		struct ssh_probe *p = &l->probes[i];
+
+		if (p->fd < 0)
+			return p;
+		if (!oldest || p->started < oldest->started)
+			second = oldest, oldest = p;
+		else if (!second || p->started < second->started)
+			second = p;
+	}
+	if (!second || now_usec(l) < second->started + SSH_PROBE_GIVE_UP_USEC)
+		return NULL;
+	probe_close(second);
+	return second;
+}
+
+/* ready = ssh, not ready yet: one more probe, if a slot is free or can be freed. */
+static void probe_next(struct launcher *l)
+{
+	struct ssh_probe *p;
+
+	if (l->c->ready != READY_SSH || l->ready || l->failed || l->stopping || !l->ssh_port)
+		return;
+	p = probe_slot(l);
+	if (p)
+		probe_start(l, p);
+}
+
+/* Until ready: probe ssh, keep systemd's start timeout ahead, give up at start-timeout. */
 static int on_ready_timer(sd_event_source *s, uint64_t usec, void *userdata)
 {
 	struct launcher *l = userdata;
@@ -529,6 +616,7 @@ static int on_ready_timer(sd_event_source *s, uint64_t usec, void *userdata)
 		l->ready_timer = sd_event_source_disable_unref(l->ready_timer);
 		sd_notify(0, "STATUS=failed: not ready within start-timeout");
 		l->failed = true;
+		probes_close_all(l);
 		kill(l->qemu_pid, SIGKILL);
 		return 0;
 	}
@@ -538,9 +626,8 @@ static int on_ready_timer(sd_event_source *s, uint64_t usec, void *userdata)
 			   (unsigned long long)(l->ready_deadline - now + 2 * EXTEND_INTERVAL_USEC));
 		l->last_extend = now;
 	}
-	if (l->c->ready == READY_SSH && l->probe_fd < 0)
-		probe_start(l);
-	sd_event_source_set_time_relative(s, SSH_PROBE_INTERVAL_USEC);
+	probe_next(l);
+	sd_event_source_set_time_relative(s, l->c->ready == READY_SSH ? SSH_PROBE_INTERVAL_USEC : READY_TICK_USEC);
 	sd_event_source_set_enabled(s, SD_EVENT_ONESHOT);
 	return 0;
 }
@@ -729,7 +816,9 @@ static int setup_loop(struct launcher *l)
 	if (r >= 0 && l->console_listen_fd >= 0)
 		r = sd_event_add_io(l->event, NULL, l->console_listen_fd, EPOLLIN, on_console_accept, l);
 	if (r >= 0 && l->c->ready != READY_STARTED && !l->c->qemu_gdb_wait && !l->failed)
-		r = sd_event_add_time_relative(l->event, &l->ready_timer, CLOCK_MONOTONIC, 0, 0, on_ready_timer, l);
+		/* accuracy 10 ms: sd-event's default (0) lets a timer slip by up to 250 ms */
+		r = sd_event_add_time_relative(l->event, &l->ready_timer, CLOCK_MONOTONIC, 0, READY_TIMER_ACCURACY_USEC,
+					       on_ready_timer, l);
 	if (r < 0)
 		return log_error_errno(r, "event loop: %m");
 	fcntl(l->console_fd, F_SETFL, O_NONBLOCK);
@@ -821,14 +910,15 @@ static int wait_boot_slot(struct launcher *l)
 
 int launch_vm(const struct vm_config *c)
 {
-	struct launcher l = { .c = c, .console_fd = -1, .console_listen_fd = -1, .probe_fd = -1,
-			      .boot_slot_fd = -1 };
+	struct launcher l = { .c = c, .console_fd = -1, .console_listen_fd = -1, .boot_slot_fd = -1 };
 	_cleanup_qemu_host_ struct qemu_host host = { 0 };
 	sigset_t mask;
 	int r;
 
 	for (int i = 0; i < MAX_CONSOLE_CLIENTS; i++)
 		l.clients[i].fd = -1;
+	for (int i = 0; i < MAX_SSH_PROBES; i++)
+		l.probes[i].fd = -1;
 	signal(SIGPIPE, SIG_IGN);   /* a peer that hangs up (QMP, a console client) is an error return, not death */
 	snprintf(l.ident, sizeof(l.ident), "qvm-console");
 	l.use_journal = getenv("JOURNAL_STREAM") != NULL;
@@ -881,7 +971,7 @@ int launch_vm(const struct vm_config *c)
 	if (!l.failed)
 		announce_boot(&l);
 	r = sd_event_loop(l.event);
-	probe_close(&l);
+	probes_close_all(&l);
 	l.eject_source = sd_event_source_disable_unref(l.eject_source);
 	qmp_free(l.qmp);
 	unlink(l.paths.qmp_socket);

@@ -2,6 +2,7 @@
 #include "download.h"
 
 #include <curl/curl.h>
+#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdbool.h>
@@ -16,6 +17,53 @@
 
 #define MAX_ATTEMPTS 5
 #define WRITEBACK_CHUNK (8 << 20)
+
+/*
+ * libcurl, loaded by the first transfer rather than linked: qvm-image runs three
+ * times at every VM start (--fetch, --grant, the disk), nearly always with nothing
+ * to download, and linking libcurl with its ~30 libraries cost each run ~20 ms of
+ * CPU in the dynamic loader before main() (bench/bench-prequemu.py).
+ */
+static struct {
+	CURL *(*easy_init)(void);
+	CURLcode (*easy_setopt)(CURL *, CURLoption, ...);
+	CURLcode (*easy_getinfo)(CURL *, CURLINFO, ...);
+	CURLcode (*easy_perform)(CURL *);
+	void (*easy_cleanup)(CURL *);
+	const char *(*easy_strerror)(CURLcode);
+} lc;
+
+/* Load libcurl once. Return: 0, or -ELIBACC with why in @error. */
+static int curl_load(char *error, size_t size)
+{
+	static void *lib;
+	const char *missing = NULL;
+
+	if (lib)
+		return 0;
+	lib = dlopen("libcurl.so.4", RTLD_NOW | RTLD_LOCAL);
+	if (!lib) {
+		snprintf(error, size, "cannot load libcurl: %s (apt-get install libcurl4)", dlerror());
+		return -ELIBACC;
+	}
+#define LOAD(field, symbol) \
+	if (!missing && !(*(void **)&lc.field = dlsym(lib, symbol))) \
+		missing = symbol
+	LOAD(easy_init, "curl_easy_init");
+	LOAD(easy_setopt, "curl_easy_setopt");
+	LOAD(easy_getinfo, "curl_easy_getinfo");
+	LOAD(easy_perform, "curl_easy_perform");
+	LOAD(easy_cleanup, "curl_easy_cleanup");
+	LOAD(easy_strerror, "curl_easy_strerror");
+#undef LOAD
+	if (missing) {
+		snprintf(error, size, "libcurl.so.4 has no %s", missing);
+		dlclose(lib);
+		lib = NULL;
+		return -ELIBACC;
+	}
+	return 0;
+}
 
 /* One transfer into a file (or memory), hashed as it goes. */
 struct transfer {
@@ -52,7 +100,7 @@ static int check_resume(struct transfer *t)
 	long code = 0;
 
 	t->checked_status = true;
-	curl_easy_getinfo(t->curl, CURLINFO_RESPONSE_CODE, &code);
+	lc.easy_getinfo(t->curl, CURLINFO_RESPONSE_CODE, &code);
 	if (t->offset == 0 || code == 206 || code == 0)
 		return 0;
 	return restart_from_zero(t);    /* a 200 to a Range request: the whole file again */
@@ -68,7 +116,7 @@ static bool resume_refused(struct transfer *t, CURLcode rc)
 {
 	long code = 0;
 
-	curl_easy_getinfo(t->curl, CURLINFO_RESPONSE_CODE, &code);
+	lc.easy_getinfo(t->curl, CURLINFO_RESPONSE_CODE, &code);
 	return t->offset > 0 && (rc == CURLE_RANGE_ERROR || (rc == CURLE_HTTP_RETURNED_ERROR && code == 416));
 }
 
@@ -123,28 +171,28 @@ static int on_progress(void *userdata, curl_off_t total, curl_off_t now, curl_of
 /* A curl handle set up for @url with qvm's options. */
 static CURL *curl_for(const char *url, struct transfer *t, char errbuf[static CURL_ERROR_SIZE])
 {
-	CURL *c = curl_easy_init();
+	CURL *c = lc.easy_init();
 
 	if (!c)
 		return NULL;
-	curl_easy_setopt(c, CURLOPT_URL, url);
-	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https,file");
+	lc.easy_setopt(c, CURLOPT_URL, url);
+	lc.easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https,file");
 	/* an https transfer never continues over plain http (M6) */
-	curl_easy_setopt(c, CURLOPT_REDIR_PROTOCOLS_STR, strncmp(url, "https://", 8) == 0 ? "https" : "http,https");
-	curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 1L);
-	curl_easy_setopt(c, CURLOPT_FAILONERROR, 1L);
-	curl_easy_setopt(c, CURLOPT_USERAGENT, "qvm");
-	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, 30L);
-	curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 1L); /* stalled for a minute: give up, resume later */
-	curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, 60L);
-	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_data);
-	curl_easy_setopt(c, CURLOPT_WRITEDATA, t);
-	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf);
-	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+	lc.easy_setopt(c, CURLOPT_REDIR_PROTOCOLS_STR, strncmp(url, "https://", 8) == 0 ? "https" : "http,https");
+	lc.easy_setopt(c, CURLOPT_FOLLOWLOCATION, 1L);
+	lc.easy_setopt(c, CURLOPT_FAILONERROR, 1L);
+	lc.easy_setopt(c, CURLOPT_USERAGENT, "qvm");
+	lc.easy_setopt(c, CURLOPT_CONNECTTIMEOUT, 30L);
+	lc.easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 1L); /* stalled for a minute: give up, resume later */
+	lc.easy_setopt(c, CURLOPT_LOW_SPEED_TIME, 60L);
+	lc.easy_setopt(c, CURLOPT_WRITEFUNCTION, on_data);
+	lc.easy_setopt(c, CURLOPT_WRITEDATA, t);
+	lc.easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf);
+	lc.easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
 	if (t->progress) {
-		curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
-		curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, on_progress);
-		curl_easy_setopt(c, CURLOPT_XFERINFODATA, t);
+		lc.easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
+		lc.easy_setopt(c, CURLOPT_XFERINFOFUNCTION, on_progress);
+		lc.easy_setopt(c, CURLOPT_XFERINFODATA, t);
 	}
 	t->curl = c;
 	return c;
@@ -156,7 +204,7 @@ static int describe_failure(struct transfer *t, CURLcode rc, const char *url, co
 {
 	long code = 0;
 
-	curl_easy_getinfo(t->curl, CURLINFO_RESPONSE_CODE, &code);
+	lc.easy_getinfo(t->curl, CURLINFO_RESPONSE_CODE, &code);
 	if (t->write_errno) {
 		snprintf(error, size, "cannot write the download: %s", strerror(t->write_errno));
 		return -t->write_errno;
@@ -164,9 +212,9 @@ static int describe_failure(struct transfer *t, CURLcode rc, const char *url, co
 	if (rc == CURLE_HTTP_RETURNED_ERROR)
 		snprintf(error, size, "HTTP %ld from %s", code, url);
 	else if (rc == CURLE_COULDNT_RESOLVE_HOST)
-		snprintf(error, size, "cannot resolve the host of %s (DNS): %s", url, errbuf[0] ? errbuf : curl_easy_strerror(rc));
+		snprintf(error, size, "cannot resolve the host of %s (DNS): %s", url, errbuf[0] ? errbuf : lc.easy_strerror(rc));
 	else
-		snprintf(error, size, "%s: %s", url, errbuf[0] ? errbuf : curl_easy_strerror(rc));
+		snprintf(error, size, "%s: %s", url, errbuf[0] ? errbuf : lc.easy_strerror(rc));
 	return -EIO;
 }
 
@@ -182,21 +230,23 @@ int download_data(const char *url, size_t max, char **ret, size_t *ret_len, char
 	char errbuf[CURL_ERROR_SIZE] = "";
 	struct transfer t = { .fd = -1, .mem_max = max };
 	CURLcode rc;
-	int r = 0;
+	int r = curl_load(error, error_size);
 
+	if (r < 0)
+		return r;
 	t.mem = malloc(max + 1);
 	if (!t.mem || !curl_for(url, &t, errbuf)) {
 		free(t.mem);
 		return -ENOMEM;
 	}
-	rc = curl_easy_perform(t.curl);
+	rc = lc.easy_perform(t.curl);
 	if (rc != CURLE_OK && rc == CURLE_WRITE_ERROR) {
 		snprintf(error, error_size, "%s is larger than %zu bytes", url, max);
 		r = -EFBIG;
 	} else if (rc != CURLE_OK) {
 		r = describe_failure(&t, rc, url, errbuf, error, error_size);
 	}
-	curl_easy_cleanup(t.curl);
+	lc.easy_cleanup(t.curl);
 	if (r < 0) {
 		free(t.mem);
 		return r;
@@ -234,24 +284,26 @@ static int transfer_all(struct transfer *t, const char *url, uint64_t *transferr
 {
 	char errbuf[CURL_ERROR_SIZE];
 	CURLcode rc = CURLE_OK;
+	int r = curl_load(error, size);
 
+	if (r < 0)
+		return r;
 	for (int attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
 		errbuf[0] = '\0';
 		t->received = 0;
 		t->checked_status = false;
 		if (!curl_for(url, t, errbuf))
 			return -ENOMEM;
-		curl_easy_setopt(t->curl, CURLOPT_RESUME_FROM_LARGE, (curl_off_t)t->offset);
-		rc = curl_easy_perform(t->curl);
+		lc.easy_setopt(t->curl, CURLOPT_RESUME_FROM_LARGE, (curl_off_t)t->offset);
+		rc = lc.easy_perform(t->curl);
 		*transferred += t->received;
 		if (rc == CURLE_OK) {
-			curl_easy_cleanup(t->curl);
+			lc.easy_cleanup(t->curl);
 			return 0;
 		}
 		if (resume_refused(t, rc)) {
-			int r = restart_from_zero(t);
-
-			curl_easy_cleanup(t->curl);
+			r = restart_from_zero(t);
+			lc.easy_cleanup(t->curl);
 			if (r < 0)
 				return r;
 			continue;
@@ -262,11 +314,10 @@ static int transfer_all(struct transfer *t, const char *url, uint64_t *transferr
 		     rc != CURLE_GOT_NOTHING))
 			break;
 		t->offset += t->received;
-		curl_easy_cleanup(t->curl);
+		lc.easy_cleanup(t->curl);
 	}
-	int r = describe_failure(t, rc, url, errbuf, error, size);
-
-	curl_easy_cleanup(t->curl);
+	r = describe_failure(t, rc, url, errbuf, error, size);
+	lc.easy_cleanup(t->curl);
 	return r;
 }
 

@@ -6,11 +6,13 @@ in a temp dir and NOTIFY_SOCKET on a datagram socket the test reads, then checks
 exit status, sd_notify messages, console lines and timing.
 """
 import os
+import select
 import signal
 import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -173,10 +175,89 @@ def case_not_ready_in_time(launcher):
     check(r.elapsed < 10, f"and does not hang ({r.elapsed:.1f}s)")
 
 
+class FakeSshEndpoint:
+    """A loopback port that answers like QEMU's user-mode ssh forward during a boot:
+    first every connection is accepted and then left silent (the guest's network is down),
+    then each is closed at once (the guest refuses: no sshd yet), then each gets a banner."""
+
+    def __init__(self, silent_s, refuse_s):
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(64)
+        self.port = self.sock.getsockname()[1]
+        self.t0 = time.monotonic()
+        self.silent_until, self.refuse_until = self.t0 + silent_s, self.t0 + silent_s + refuse_s
+        self.held, self.connects, self.most_held, self.given_up = [], [], 0, 0
+        self.first_refusal, self.held_after_refusal = None, None
+        self.stop = False
+        self.thread = threading.Thread(target=self.serve, daemon=True)
+        self.thread.start()
+
+    def serve(self):
+        """Accept, hold, refuse or answer; count the held ones the client gives up."""
+        while not self.stop:
+            ready = select.select(self.held + [self.sock], [], [], 0.05)[0]
+            for s in ready:   # closed probes first: a new connect may follow its FIN at once
+                if s is not self.sock:   # a held probe: the client closed it
+                    if not s.recv(64):
+                        self.held.remove(s)
+                        s.close()
+                        self.given_up += 1
+                    continue
+                conn, _ = self.sock.accept()
+                now = time.monotonic()
+                self.connects.append(now)
+                if now < self.silent_until:
+                    self.held.append(conn)
+                    self.most_held = max(self.most_held, len(self.held))
+                    continue
+                if now >= self.refuse_until:
+                    conn.sendall(b"SSH-2.0-fake\r\n")
+                elif self.first_refusal is None:
+                    self.first_refusal = now
+                conn.close()
+            if self.first_refusal and self.held_after_refusal is None and \
+                    time.monotonic() > self.first_refusal + 0.5:
+                self.held_after_refusal = len(self.held)
+
+    def close(self):
+        self.stop = True
+        self.thread.join()
+        for s in self.held:
+            s.close()
+        self.sock.close()
+
+
+def case_ssh_probes(launcher):
+    """ready = ssh through a forward: silent probes (guest network down) are given up, not waited
+    on forever; refused ones are retried; the banner makes it ready; then no more probes."""
+    ssh = FakeSshEndpoint(silent_s=4, refuse_s=3)
+    ini = BASE.format(ready="ssh", stop="30s").replace("mode = none", f"ssh = {ssh.port}")
+    r = Run(launcher, ini, "obey")
+    ready = r.wait_for("READY=1", timeout=30)
+    check(ready, "ready = ssh: READY=1 once the forward answers with a banner")
+    check(time.monotonic() >= ssh.refuse_until, "not before the banner")
+    check(ssh.given_up >= 1, f"a silent probe was given up for a new one ({ssh.given_up} given up)")
+    check(1 <= ssh.most_held <= 4, f"at most 4 probes in flight ({ssh.most_held} silent ones at once)")
+    refused = [t for t in ssh.connects if ssh.silent_until <= t < ssh.refuse_until]
+    check(len(refused) >= 4, f"refused probes are retried every 250 ms, not every second: within the 3 s of refusals ({len(refused)})")
+    check(ssh.held_after_refusal == 0, "a refusal closes the silent probes started before it"
+          f" ({ssh.held_after_refusal} still open 0.5 s after the first refusal)")
+    n = len(ssh.connects)
+    time.sleep(1.5)
+    check(len(ssh.connects) == n, f"no probe once ready ({len(ssh.connects) - n} after READY=1)")
+    check(ssh.held == [], f"every probe is closed once ready ({len(ssh.held)} still open)")
+    ssh.close()
+    r.proc.send_signal(signal.SIGTERM)
+    code, _ = r.finish()
+    check(code == 0, f"stopped cleanly (got {code})")
+    check("guest is ready (ssh answers)" in r.err, "the launcher says why it is ready: " + r.err[-400:])
+
+
 def main():
     launcher = sys.argv[1]
     for case in (case_ready_and_obeyed_stop, case_qmp_hangup_before_stop, case_ignored_acpi, case_crash, case_fail_to_start,
-                 case_cloud_init_mark, case_not_ready_in_time):
+                 case_cloud_init_mark, case_not_ready_in_time, case_ssh_probes):
         print(f"# {case.__name__}", flush=True)
         case(launcher)
     sys.exit(1 if failures else 0)
