@@ -209,9 +209,17 @@ EOF
 	qvm check "$NAME"
 }
 
+# Run a command in the systemd container whose init is @1 (its root too: when quickstart itself
+# runs in a chroot, the container's mount namespace has the chroot's root, not the container's).
+enter() {
+	local pid=$1
+	shift
+	nsenter -t "$pid" -m -p -u -i --root --wd -- "$@"
+}
+
 # Run a command in the throwaway systemd container.
 in_container() {
-	nsenter -t "$(cat $CONTAINER/pid)" -m -p -u -i -- "$@"
+	enter "$(cat $CONTAINER/pid)" "$@"
 }
 
 # Power off the container of an earlier run, wait for it, unmount and remove its overlay.
@@ -223,7 +231,7 @@ stop_container() {
 	[ -n "$nspawn" ] || nspawn=$leader
 	if [ -n "$nspawn" ] && kill -0 "$nspawn" 2>/dev/null; then
 		say "powering off the systemd container of an earlier run (nspawn $nspawn)"
-		[ -z "$leader" ] || nsenter -t "$leader" -m -p -- systemctl poweroff 2>/dev/null || true
+		[ -z "$leader" ] || enter "$leader" systemctl poweroff 2>/dev/null || true
 		for _ in $(seq 90); do
 			kill -0 "$nspawn" 2>/dev/null || break
 			sleep 1
@@ -257,8 +265,10 @@ start_container() {
 	for dev in /dev/net/tun /dev/kvm; do
 		[ ! -e "$dev" ] || devices+=("--bind=$dev")
 	done
+	# Up to basic.target only: the overlay has this host's enabled services, and a second copy of
+	# them (a database, sshd) on the host's network would only fight the real ones over ports.
 	setsid systemd-nspawn -q -D $CONTAINER/root --register=no --keep-unit --boot \
-		"${devices[@]}" --capability=all </dev/null >$CONTAINER/console.log 2>&1 &
+		"${devices[@]}" --capability=all -- --unit=basic.target </dev/null >$CONTAINER/console.log 2>&1 &
 	nspawn=$!
 	exec 9>&-
 	echo "$nspawn" >$CONTAINER/nspawn.pid

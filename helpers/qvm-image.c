@@ -438,12 +438,6 @@ static int ensure_data_disks(const struct vm_config *c, const struct vm_paths *p
 	return 0;
 }
 
-/* Whether @source is a URL that has to be downloaded (file:// is copied into the cache too). */
-static bool source_is_download(const char *source)
-{
-	return url_kind(source) == URL_HTTP;
-}
-
 /* Fetch (and verify) @c's base image into the cache, when its source is a download; its path in @base. */
 static int fetch(const struct vm_config *c, const struct vm_paths *paths, bool refresh, char base[static 4096])
 {
@@ -465,7 +459,7 @@ static int prepare(const struct vm_config *c, bool refresh, bool fetch_only)
 {
 	struct vm_paths paths;
 	char base[4096] = "";
-	bool download = c->image_source && !c->image_disk && source_is_download(c->image_source);
+	bool download = config_downloads_image(c);
 	int r;
 
 	if (vm_paths_get(c, &paths) < 0)

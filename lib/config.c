@@ -267,6 +267,11 @@ bool config_blank_disk(const struct vm_config *c)
 	return c->image_size && !c->image_source && !c->image_disk && c->boot_cdrom;
 }
 
+bool config_downloads_image(const struct vm_config *c)
+{
+	return c->image_source && !c->image_disk && url_kind(c->image_source) == URL_HTTP;
+}
+
 bool config_has_system_disk(const struct vm_config *c)
 {
 	return c->image_source || c->image_disk || config_blank_disk(c);

@@ -327,6 +327,13 @@ int config_check_shares_on_host(const struct vm_config *c, struct diag_list *dia
 bool config_blank_disk(const struct vm_config *c);
 
 /**
+ * config_downloads_image() - does the VM's base image come over http(s) into the cache
+ * (qvm-image --fetch, run by qvm-fetch@NAME.service)?
+ * Return: true with an http:// or https:// [image] source and no [image] disk
+ */
+bool config_downloads_image(const struct vm_config *c);
+
+/**
  * config_has_system_disk() - does the VM have its own system disk (paths->disk or [image] disk)?
  * Return: true with [image] source, disk, or a blank disk to install on
  */

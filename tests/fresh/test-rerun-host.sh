@@ -2,9 +2,9 @@
 # test-rerun-host.sh - on this host (systemd not PID 1): quickstart fails at the image step, then
 # a second run succeeds, then --clean removes what it made.
 #
-# quickstart runs in a sandbox that looks like this host: a private mount namespace whose root is
-# an overlay of / (so nothing reaches the real host: this machine is shared), with /dev, /proc,
-# /sys and /run bound in. quickstart's own systemd container (an overlay of that root, on a real
+# quickstart runs in a sandbox that looks like this host: a private mount namespace whose root
+# (pivot_root) is an overlay of / (so nothing reaches the real host: this machine is shared),
+# with /dev, /proc, /sys and /run bound in. quickstart's own systemd container (an overlay of that root, on a real
 # directory bound at /var/lib/qvm-quickstart) is the path under test, with the machine-wide lock.
 # qvm is installed from the build dir (--no-build); the fresh-machine test covers the build.
 #   1. PATH without mkfs.vfat: quickstart exits non-zero with qvm-image-build's
@@ -25,7 +25,7 @@ start=$SECONDS
 T=$(mktemp -d /var/tmp/qvm-rerun.XXXXXX)
 at_exit "rm -rf --one-file-system '$T'"
 mkdir -p "$T/up" "$T/work" "$T/root" "$T/qs"
-# The sandbox: a mount namespace kept alive by a sleeper; every quickstart run chroots into it.
+# The sandbox: a mount namespace kept alive by a sleeper; every quickstart run enters it.
 cat >"$T/sandbox.sh" <<SH
 set -e
 mount --make-rprivate /
@@ -34,19 +34,36 @@ for d in dev proc sys run; do mount --rbind /\$d $T/root/\$d; done
 mkdir -p $T/root/var/lib/qvm-quickstart
 mount --bind $T/qs $T/root/var/lib/qvm-quickstart
 rm -rf $T/root/etc/qvm $T/root/var/lib/qvm $T/root/var/cache/qvm
-touch $T/ready
+# The overlay becomes the namespace's root (pivot_root, not chroot: a chrooted process may not
+# create user namespaces, and the VM's units in quickstart's container need them).
+mkdir -p $T/root/.host
+cd $T/root
+pivot_root . .host
+umount -l /.host
+touch /var/lib/qvm-quickstart/ready
 exec sleep infinity
 SH
 unshare -m bash "$T/sandbox.sh" &
 sleeper=$!
 at_exit "kill $sleeper"
-for _ in $(seq 30); do [ -e "$T/ready" ] && break; sleep 1; done
-[ -e "$T/ready" ] || fail "the sandbox did not come up"
-sandbox() { nsenter -t "$sleeper" -m -- chroot "$T/root" "$@"; }
+for _ in $(seq 30); do [ -e "$T/qs/ready" ] && break; sleep 1; done
+[ -e "$T/qs/ready" ] || fail "the sandbox did not come up"
+rm "$T/qs/ready"
+sandbox() { nsenter -t "$sleeper" -m --root --wd -- "$@"; }
 
-# qvm from the build dir, and a fresh clone, into the sandbox's root (the overlay's upper dir).
-nsenter -t "$sleeper" -m -- meson install -C "$QVM_BUILD_ROOT" --no-rebuild --quiet --destdir "$T/root" >/dev/null
-nsenter -t "$sleeper" -m -- git -c safe.directory='*' clone -q --no-hardlinks "$QVM_SOURCE_ROOT" "$T/root/root/qvm-clone"
+# qvm from the build dir, and a fresh clone, into the sandbox's root (written through the overlay,
+# never into its upper dir directly).
+sandbox meson install -C "$QVM_BUILD_ROOT" --no-rebuild --quiet >/dev/null
+sandbox git -c safe.directory='*' clone -q --no-hardlinks "$QVM_SOURCE_ROOT" /root/qvm-clone
+# A sanitizer build: no LeakSanitizer in the units (it stops the world with ptrace(), which
+# their SystemCallFilter= refuses), as in the integration harness.
+if python3 -c 'import json,sys; sys.exit(all(o["name"] != "b_sanitize" or o["value"] == "none" for o in json.load(open(sys.argv[1]))))' \
+		"$QVM_BUILD_ROOT/meson-info/intro-buildoptions.json" 2>/dev/null; then
+	for unit in qvm@.service qvm-fetch@.service; do
+		sandbox install -D -m 0644 /dev/stdin "/etc/systemd/system/$unit.d/90-test-sanitizer.conf" \
+			<<<$'[Service]\nEnvironment=ASAN_OPTIONS=detect_leaks=0'
+	done
+fi
 path=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 # /nobin: every program of the sandbox's PATH but mkfs.vfat.
 sandbox bash -c 'mkdir /nobin && for d in '"${path//:/ }"'; do for f in "$d"/*; do
@@ -62,16 +79,14 @@ log "first run: exit $rc after $((SECONDS - start)) s"
 last=$(tail -n1 "$T/run1.err")
 [[ $last == *"mkfs.vfat not found (apt-get install dosfstools)"* ]] ||
 	{ cat "$T/run1.out" "$T/run1.err"; fail "the image step's error is not last: '$last'"; }
-[ ! -e "$T/up/etc/qvm/demo.ini" ] || fail "a config was written after the failed step"
+! sandbox test -e /etc/qvm/demo.ini || fail "a config was written after the failed step"
 [ ! -e "$T/qs/nspawn.pid" ] && [ ! -d "$T/qs/up" ] || fail "a container was booted after the failed step"
 
 # 2. The same again, with the tools: succeeds.
 . "$QVM_SOURCE_ROOT/tests/lib/guest-image.sh"
 img=$(ensure_guest_image) || fail "no guest image"
-local_image=$T/up/var/lib/qvm/images/debian-12-local.qcow2
-mkdir -p "${local_image%/*}"
-cp --reflink=auto "$img" "$local_image"
-chmod 0644 "$local_image"
+local_image=/var/lib/qvm/images/debian-12-local.qcow2
+sandbox install -D -m 0644 "$img" "$local_image"
 t=$SECONDS
 rc=0
 qs "$path" "--offline --no-build" >"$T/run2.log" 2>&1 || rc=$?
@@ -79,7 +94,7 @@ log "second run: exit $rc after $((SECONDS - t)) s"
 [ $rc = 0 ] || { cat "$T/run2.log"; tail -n 30 "$T/qs/console.log" 2>/dev/null; fail "the second run failed"; }
 grep -q 'qvm@demo is running and ssh is ready' "$T/run2.log" || { cat "$T/run2.log"; fail "no ready message"; }
 S=$(cat "$T/qs/pid")
-nsenter -t "$S" -m -p -- ssh -p 2222 -o BatchMode=yes -o StrictHostKeyChecking=no \
+sandbox ssh -p 2222 -o BatchMode=yes -o StrictHostKeyChecking=no \
 	-o UserKnownHostsFile=/dev/null -o ConnectTimeout=30 dev@127.0.0.1 true ||
 	fail "ssh -p 2222 dev@127.0.0.1 true failed after the second run"
 grep -q "Where everything is" "$T/run2.log" || fail "quickstart did not say where everything is"
@@ -94,14 +109,14 @@ grep -q 'powering off the systemd container of an earlier run' "$T/run3.log" ||
 	{ cat "$T/run3.log"; fail "the third run did not tear down the earlier container"; }
 ! kill -0 "$S" 2>/dev/null || fail "the earlier container is still running"
 S=$(cat "$T/qs/pid")
-nsenter -t "$S" -m -p -- ssh -p 2222 -o BatchMode=yes -o StrictHostKeyChecking=no \
+sandbox ssh -p 2222 -o BatchMode=yes -o StrictHostKeyChecking=no \
 	-o UserKnownHostsFile=/dev/null -o ConnectTimeout=30 dev@127.0.0.1 true ||
 	fail "ssh failed after the run over a live container"
 
 # 4. --clean leaves nothing quickstart made, and keeps what it did not make.
 qs "$path" --clean >"$T/clean.log" 2>&1 || { cat "$T/clean.log"; fail "--clean failed"; }
-[ ! -e "$T/up/etc/qvm/demo.ini" ] && [ ! -e "$T/up/etc/qvm/demo.ini.d" ] || fail "--clean left the config"
-[ -e "$local_image" ] || fail "--clean removed an image that quickstart did not build"
+! sandbox test -e /etc/qvm/demo.ini -o -e /etc/qvm/demo.ini.d || fail "--clean left the config"
+sandbox test -e "$local_image" || fail "--clean removed an image that quickstart did not build"
 [ -z "$(ls -A "$T/qs")" ] || fail "--clean left $(ls "$T/qs") in /var/lib/qvm-quickstart"
 ! kill -0 "$S" 2>/dev/null || fail "--clean left the container running"
 ! grep -q " $T/qs/root " /proc/self/mountinfo || fail "--clean left the overlay mounted"

@@ -251,8 +251,11 @@ def scenario_broken_ini(c):
     text = unit_log(c, "good", "-o", "cat")
     expect("configuration changed: run systemctl daemon-reload" in text,
            "the journal says: configuration changed: run systemctl daemon-reload", text[-2000:])
-    # The rejected VM's start also ran its fetch unit, which failed on the same broken INI.
-    c.systemctl("reset-failed", "qvm@good.service", f"qvm@{bad}.service", f"qvm-fetch@{bad}.service")
+    # The rejected VM has no drop-in, so its start pulled no fetch unit: nothing of it ran.
+    expect(c.unit_property(f"qvm-fetch@{bad}.service", "ActiveState") == "inactive"
+           and c.unit_property(f"qvm-fetch@{bad}.service", "InactiveExitTimestampMonotonic") == "0",
+           "the rejected VM's start ran no fetch unit")
+    c.systemctl("reset-failed", "qvm@good.service", f"qvm@{bad}.service")
     c.systemctl("daemon-reload")
     c.systemctl("start", "qvm@good.service", timeout=300)
     expect(c.unit_property("qvm@good.service", "ActiveState") == "active"
