@@ -434,8 +434,11 @@ int seed_write(const char *iso_path, const struct seed_docs *d)
 
 	if (!inputs || asprintf(&record_path, "%s.inputs", iso_path) < 0)
 		return -ENOMEM;
-	if (up_to_date(iso_path, record_path, inputs))
+	if (up_to_date(iso_path, record_path, inputs)) {
+		remove_orphans(iso_path); /* a run killed after its renames may have left older ones */
+		remove_orphans(record_path);
 		return 0;
+	}
 	for (size_t i = 0; i < ELEMENTSOF(names); i++)
 		if (texts[i])
 			files[n++] = (struct iso_entry){ names[i], texts[i], strlen(texts[i]) };
