@@ -49,6 +49,17 @@ static int has_specifier(const char *v, size_t n, int exec)
 	return 0;
 }
 
+/* The generator's own dependency on the VM's download unit: the one other place %i may be. */
+static int is_fetch_dependency(const char *line, size_t n)
+{
+	static const char *const lines[] = { "Wants=qvm-fetch@%i.service", "After=qvm-fetch@%i.service" };
+
+	for (size_t i = 0; i < sizeof(lines) / sizeof(lines[0]); i++)
+		if (n == strlen(lines[i]) && memcmp(line, lines[i], n) == 0)
+			return 1;
+	return 0;
+}
+
 /*
  * The oracle, reading the text the way systemd does (a line ends at LF, CR or
  * NUL; a trailing backslash joins lines): only qvm's directives, only qvm's
@@ -86,7 +97,7 @@ static void check_dropin(const char *text)
 				violation("a command other than qvm's helpers", text);
 			if (has_specifier(cmd, (size_t)(end - cmd), 1))
 				violation("a specifier in a command", text);
-		} else if (has_specifier(eq + 1, (size_t)(end - eq - 1), 0)) {
+		} else if (!is_fetch_dependency(line, n) && has_specifier(eq + 1, (size_t)(end - eq - 1), 0)) {
 			violation("an unescaped specifier", text);
 		}
 		if (strncmp(line, "ReadWritePaths=\"", 16) == 0) {
