@@ -8,6 +8,7 @@
 
 #include "config.h"
 #include "diag.h"
+#include "macro.h"
 #include "unitgen.h"
 
 #define LIBEXEC "/usr/libexec/qvm"
@@ -54,7 +55,7 @@ static int is_fetch_dependency(const char *line, size_t n)
 {
 	static const char *const lines[] = { "Wants=qvm-fetch@%i.service", "After=qvm-fetch@%i.service" };
 
-	for (size_t i = 0; i < sizeof(lines) / sizeof(lines[0]); i++)
+	for (size_t i = 0; i < ELEMENTSOF(lines); i++)
 		if (n == strlen(lines[i]) && memcmp(line, lines[i], n) == 0)
 			return 1;
 	return 0;
