@@ -1,13 +1,11 @@
 /* qvm-seed - write the cloud-init NoCloud seed (STATE/seed.iso) of a VM from its [cloud-init] section */
 #include <getopt.h>
 #include <stdio.h>
-#include <string.h>
 
 #include "helper.h"
 #include "config.h"
 #include "log.h"
-#include "paths.h"
-#include "seed.h"
+#include "prepare.h"
 
 static void help(void)
 {
@@ -22,45 +20,6 @@ static void help(void)
 	       "                       first-boot modules again on the next boot\n"
 	       "  --documents DIR      write the seed documents as files into DIR instead\n"
 	       "  -h, --help           show this help\n");
-}
-
-/* Build the documents of @c and write them where asked. */
-static int run(const struct vm_config *c, bool reseed, const char *documents_dir)
-{
-	struct vm_paths paths;
-	struct seed_docs docs = { 0 };
-	const char *failed = NULL;
-	unsigned gen;
-	int r;
-
-	r = vm_paths_get(c, &paths);
-	if (r < 0)
-		return log_error_errno(r, "VM %s: paths too long", c->name);
-	r = seed_generation(paths.state_dir, reseed, &gen);
-	if (r < 0)
-		return log_error_errno(r, "VM %s: cannot read or write %s/seed.generation: %m", c->name,
-				       paths.state_dir);
-	r = seed_docs_build(c, gen, &docs, &failed);
-	if (r < 0) {
-		if (failed)
-			return log_error_errno(r, "VM %s: cannot read %s: %m", c->name, failed);
-		return log_error_errno(r, "VM %s: cannot write the seed documents: %s", c->name,
-				       r == -EINVAL ? "a [cloud-init] value is not valid UTF-8 text" : strerror(-r));
-	}
-	if (documents_dir) {
-		r = seed_write_documents(documents_dir, &docs);
-		if (r < 0)
-			log_error_errno(r, "VM %s: cannot write documents to %s: %m", c->name, documents_dir);
-	} else {
-		r = seed_write(paths.seed, &docs);
-		if (r < 0)
-			log_error_errno(r, "VM %s: cannot write %s: %m", c->name, paths.seed);
-		else
-			log_info("VM %s: %s %s (instance-id qvm-%s-%u)", c->name, paths.seed,
-				 r > 0 ? "written" : "up to date", c->name, gen);
-	}
-	seed_docs_done(&docs);
-	return r < 0 ? r : 0;
 }
 
 int main(int argc, char *argv[])
@@ -103,5 +62,5 @@ int main(int argc, char *argv[])
 		log_info("VM %s has no [cloud-init] section: no seed", c->name);
 		return 0;
 	}
-	return run(c, reseed, documents_dir) < 0 ? 1 : 0;
+	return vm_prepare_seed(c, reseed, documents_dir) < 0 ? 1 : 0;
 }
