@@ -362,6 +362,25 @@ static int write_forwards(const char *dest, const struct vm_config *c, const str
 	return r;
 }
 
+/*
+ * "ExecStartPre=+LIBEXECDIR/qvm-net up NAME" for a tap-mode VM: only such a VM pays for
+ * this root process at start (bench/bench-prequemu.py). Safe although chosen at reload:
+ * an INI changed since then fails the digest check in the first helper, before it.
+ * The name is a valid VM name (letters, digits, '_', '.', '-': nothing systemd reads
+ * in a command line); a libexecdir holding anything else is refused.
+ * Return: 0, or -EINVAL.
+ */
+static int put_net_up(FILE *f, const struct vm_config *c, const char *libexecdir)
+{
+	if (c->net_mode != NET_TAP)
+		return 0;
+	if (libexecdir[0] != '/' || strspn(libexecdir, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+					   "0123456789/._+-") != strlen(libexecdir))
+		return -EINVAL;
+	fprintf(f, "ExecStartPre=+%s/qvm-net up %s\n", libexecdir, c->name);
+	return 0;
+}
+
 int unitgen_dropin(const struct vm_config *c, const struct unitgen_paths *paths, char **ret)
 {
 	_cleanup_free_ char *data = NULL;
@@ -401,10 +420,11 @@ int unitgen_dropin(const struct vm_config *c, const struct unitgen_paths *paths,
 	if (c->qemu_monitor_group)
 		fprintf(f, "SupplementaryGroups=%s\nRuntimeDirectoryMode=0751\nPrivateUsers=no\n"
 			"SystemCallFilter=@chown\n", c->qemu_monitor_group);
-	/* The template runs every helper and each decides from the INI whether it has work;
-	 * the digest lets them notice an INI that changed since this drop-in was written. */
+	/* The helpers and the launcher decide from the INI whether they have work; the
+	 * digest lets them notice an INI that changed since this drop-in was written. */
 	if (c->digest[0])
 		fprintf(f, "Environment=QVM_CONFIG_DIGEST=%s\n", c->digest);
+	r |= put_net_up(f, c, paths->libexecdir);
 	r |= put_credentials(f, c);
 	r |= put_writable_paths(f, c);
 	r |= put_binds(f, c);

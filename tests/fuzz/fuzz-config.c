@@ -27,7 +27,7 @@ static int directive_allowed(const char *key, size_t n)
 		"SourcePath", "Description", "Requires", "After", "Wants", "TimeoutStartSec", "TimeoutStopSec",
 		"Restart", "LoadCredential", "ReadWritePaths", "BindPaths", "BindReadOnlyPaths", "ProtectHome",
 		"Environment", "SupplementaryGroups", "RuntimeDirectoryMode", "User", "PrivateUsers",
-		"SystemCallFilter", NULL,
+		"SystemCallFilter", "ExecStartPre", NULL,
 	};
 
 	for (size_t i = 0; allowed[i]; i++)
