@@ -404,7 +404,7 @@ int unitgen_dropin(const struct vm_config *c, const struct unitgen_paths *paths,
 	/* Only a VM whose base image is downloaded pulls its fetch unit: for any other VM it
 	 * would be one more sandboxed unit started for nothing at every start (~130 ms here,
 	 * bench/bench-prequemu.py). Wants=, not Requires=: when the fetch fails, the VM's own
-	 * helpers still run and say why it cannot start, in this unit's journal. */
+	 * launcher still runs and says why it cannot start, in this unit's journal. */
 	if (config_downloads_image(c))
 		fprintf(f, "Wants=qvm-fetch@%%i.service\nAfter=qvm-fetch@%%i.service\n");
 
