@@ -75,7 +75,12 @@ def case_ssh_ready_console_and_acpi_stop(launcher):
     code, left = r.finish(timeout=60)
     lines = r.out.splitlines()
     check(code == 0, f"SIGTERM: guest powered off, exit 0 (got {code})")
-    check("qvm-tiny-guest: booted" in lines, "the guest's console lines reach the log")
+    # A substring, not a whole line: the guest's echo and a kernel message (its modules are
+    # loading) can share a line of the serial console.
+    booted = any("qvm-tiny-guest: booted" in l for l in lines)
+    check(booted, "the guest's console lines reach the log")
+    if not booted:
+        print("  console lines from the guest:", [l for l in lines if "tiny-guest" in l][:10])
     check(any("Linux version" in l for l in lines), "kernel boot lines too")
     check("typed-42" in r.out, "a console client typed into the guest's shell")
     check("qvm-tiny-guest: powering off" in r.out, "the guest's own shutdown messages are logged")
